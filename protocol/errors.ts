@@ -193,6 +193,9 @@ export const RELAY_ERRORS = {
   shutting_down: 503,
   unauthorized: 401,
   internal_error: 500,
+  // Client-side only: the relay could not be reached, or answered something that is not the protocol.
+  network_error: 0,
+  bad_reply: 502,
 } as const satisfies Record<string, number>;
 
 export type RelayErrorCode = keyof typeof RELAY_ERRORS;
@@ -216,6 +219,14 @@ export class RelayError extends Error {
   }
   toJSON(): RelayErrorJSON {
     return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** A request whose `expiresAt` has passed: the wallet must not act on it (the relay answers 410 too). */
+export class RequestExpiredError extends RelayError {
+  override name = "RequestExpiredError";
+  constructor(message = "The request has expired.") {
+    super("request_expired", message);
   }
 }
 

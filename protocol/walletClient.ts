@@ -1,0 +1,216 @@
+/**
+ * The wallet side of the protocol (docs/PROTOCOL.md §2.4–4): answer a pairing URI, fetch or pull
+ * requests, respond, send events, end the session. Used by the reference wallet; a third-party
+ * wallet can use it as the reference for its own implementation.
+ */
+import { fromBase64Url, toBase64Url } from "./base64url.ts";
+import { utf8ToBytes } from "./bytes.ts";
+import { WAIT } from "./constants.ts";
+import { sealPairing } from "./envelope.ts";
+import { RelayError, RequestExpiredError } from "./errors.ts";
+import { generateKeyPair } from "./keys.ts";
+import { openMessage, sealMessage } from "./messages.ts";
+import { isPairingUriExpired, type PairingUri, PairingUriError } from "./pairingUri.ts";
+import { createRelayHttp, enc, type FetchLike } from "./relayHttp.ts";
+import {
+  PairingPayload,
+  PendingRequests,
+  PostEventResult,
+  type PushTarget,
+  RequestPayload,
+  ResponsePayload,
+  StoredRequest,
+} from "./schemas.ts";
+import { deriveSession } from "./session.ts";
+
+export type WalletSession = {
+  relayUrl: string;
+  sessionId: string;
+  sendKey: string;
+  receiveKey: string;
+  matchCode: string;
+  deviceId: string;
+  pairedAt: number;
+};
+
+export type WalletRequest = { id: string; expiresAt: number; payload: RequestPayload };
+
+export type WalletEvent =
+  | { type: "accountsChanged"; data: string[] }
+  | { type: "chainChanged"; data: string }
+  | { type: "disconnect"; data?: { reason?: string } };
+
+export type AnswerPairingInput = {
+  uri: PairingUri;
+  /** UUID v4, stable per install. */
+  deviceId: string;
+  accounts: string[];
+  chainId: string;
+  chains?: { chainId: string; rpcUrl?: string }[];
+  wallet: { name: string; icon?: string };
+  push?: PushTarget;
+  /** Milliseconds; for tests. */
+  now?: number;
+};
+
+export function createWalletClient(options: { fetch?: FetchLike } = {}) {
+  const httpFor = (s: { relayUrl: string }) =>
+    createRelayHttp({ relayUrl: s.relayUrl, fetch: options.fetch });
+  const sessionPath = (s: { sessionId: string }) => `/v1/sessions/${enc(s.sessionId)}`;
+
+  async function answerPairing(input: AnswerPairingInput): Promise<WalletSession> {
+    const { uri } = input;
+    if (isPairingUriExpired(uri, input.now))
+      throw new PairingUriError("exp", "this pairing code has expired");
+    const keys = generateKeyPair();
+    const payload = PairingPayload.parse({
+      walletKey: toBase64Url(keys.publicKey),
+      accounts: input.accounts,
+      chainId: input.chainId,
+      ...(input.chains ? { chains: input.chains } : {}),
+      wallet: input.wallet,
+    });
+    const sealed = sealPairing({
+      recipientPublicKey: fromBase64Url(uri.publicKey, "key"),
+      token: uri.token,
+      plaintext: utf8ToBytes(JSON.stringify(payload)),
+    });
+    const derived = deriveSession({
+      role: "wallet",
+      secretKey: keys.secretKey,
+      peerPublicKey: fromBase64Url(uri.publicKey),
+      token: uri.token,
+    });
+    const http = httpFor(uri);
+    await http.call({
+      method: "PUT",
+      path: `/v1/pairings/${enc(uri.token)}`,
+      body: {
+        deviceId: input.deviceId,
+        sessionId: derived.sessionId,
+        sealed: toBase64Url(sealed),
+        ...(input.push ? { push: input.push } : {}),
+      },
+    });
+    return {
+      relayUrl: http.relayUrl,
+      sessionId: derived.sessionId,
+      sendKey: toBase64Url(derived.sendKey),
+      receiveKey: toBase64Url(derived.receiveKey),
+      matchCode: derived.matchCode,
+      deviceId: input.deviceId,
+      pairedAt: Math.floor((input.now ?? Date.now()) / 1000),
+    };
+  }
+
+  function decode(
+    session: WalletSession,
+    stored: { id: string; sealed: string; expiresAt: number },
+  ): WalletRequest {
+    const payload = openMessage({
+      key: session.receiveKey,
+      sessionId: session.sessionId,
+      kind: "request",
+      id: stored.id,
+      sealed: stored.sealed,
+      schema: RequestPayload,
+    });
+    return { id: stored.id, expiresAt: Math.min(stored.expiresAt, payload.expiresAt), payload };
+  }
+
+  /** Fetches one request by id (the push path). Throws RelayError (404 / 410) or EnvelopeError. */
+  async function getRequest(session: WalletSession, id: string): Promise<WalletRequest> {
+    const http = httpFor(session);
+    const reply = await http.call({ method: "GET", path: `${sessionPath(session)}/requests/${enc(id)}` });
+    return decode(session, http.expectBody(reply, StoredRequest));
+  }
+
+  /** Long-polls for pending requests (the pull path, for when push is late or off). */
+  async function pullRequests(
+    session: WalletSession,
+    o: { wait?: number; signal?: AbortSignal } = {},
+  ): Promise<{ requests: WalletRequest[]; rejected: { id: string; reason: string }[] }> {
+    const http = httpFor(session);
+    const wait = o.wait ?? WAIT.default;
+    const reply = await http.call({
+      method: "GET",
+      path: `${sessionPath(session)}/requests`,
+      query: { wait },
+      wait,
+      signal: o.signal,
+    });
+    const requests: WalletRequest[] = [];
+    const rejected: { id: string; reason: string }[] = [];
+    for (const stored of http.expectBody(reply, PendingRequests).requests) {
+      try {
+        requests.push(decode(session, stored));
+      } catch (error) {
+        rejected.push({ id: stored.id, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { requests, rejected };
+  }
+
+  /** Answers a request; first response wins at the relay (a second one is a 409 request_answered). */
+  async function respond(
+    session: WalletSession,
+    request: { id: string; expiresAt?: number } | string,
+    response: ResponsePayload,
+    now: number = Date.now(),
+  ): Promise<void> {
+    const id = typeof request === "string" ? request : request.id;
+    if (typeof request !== "string" && request.expiresAt !== undefined && request.expiresAt * 1000 <= now) {
+      throw new RequestExpiredError();
+    }
+    const value = ResponsePayload.parse(response);
+    const sealed = sealMessage({
+      key: session.sendKey,
+      sessionId: session.sessionId,
+      kind: "response",
+      id,
+      value,
+    });
+    await httpFor(session).call({
+      method: "PUT",
+      path: `${sessionPath(session)}/requests/${enc(id)}/response`,
+      body: { sealed },
+    });
+  }
+
+  /** Sends an event; `n` counts this wallet's events in the session from 1 (the dapp refuses replays). */
+  async function sendEvent(
+    session: WalletSession,
+    event: WalletEvent,
+    n: number,
+  ): Promise<{ seq: number; id: string }> {
+    if (!Number.isSafeInteger(n) || n < 1) throw new TypeError("n must be a positive integer");
+    const id = crypto.randomUUID();
+    const value = { ...event, n };
+    const sealed = sealMessage({
+      key: session.sendKey,
+      sessionId: session.sessionId,
+      kind: "event",
+      id,
+      value,
+    });
+    const http = httpFor(session);
+    const reply = await http.call({
+      method: "POST",
+      path: `${sessionPath(session)}/events`,
+      body: { id, sealed },
+    });
+    return { seq: http.expectBody(reply, PostEventResult).seq, id };
+  }
+
+  async function endSession(session: WalletSession): Promise<void> {
+    try {
+      await httpFor(session).call({ method: "DELETE", path: sessionPath(session) });
+    } catch (error) {
+      if (!(error instanceof RelayError && error.status === 404)) throw error;
+    }
+  }
+
+  return { answerPairing, getRequest, pullRequests, respond, sendEvent, endSession };
+}
+
+export type WalletClient = ReturnType<typeof createWalletClient>;
