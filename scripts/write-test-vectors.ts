@@ -3,4 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { computeTestVectors } from "../protocol/testVectors.ts";
 
-writeFileSync(new URL("../docs/test-vectors.json", import.meta.url), `${JSON.stringify(computeTestVectors(), null, 2)}\n`);
+writeFileSync(
+  new URL("../docs/test-vectors.json", import.meta.url),
+  `${JSON.stringify(computeTestVectors(), null, 2)}\n`,
+);
