@@ -22,7 +22,11 @@ import { RelayError } from "./errors.ts";
 import { generateKeyPair, generateToken } from "./keys.ts";
 import { openMessage, sealMessage } from "./messages.ts";
 import { formatPairingUri } from "./pairingUri.ts";
-import { createRelayHttp, enc, type FetchLike, isTransient, retryDelay, sleep } from "./relayHttp.ts";
+import { createRelayHttp, enc, type FetchLike, retrying } from "./relayHttp.ts";
+
+/** Re-exported: it used to live here. */
+export { retrying } from "./relayHttp.ts";
+
 import {
   CreatePairingResult,
   EventPayload,
@@ -362,15 +366,3 @@ export function createDappClient(options: { relayUrl: string; fetch?: FetchLike 
 }
 
 export type DappClient = ReturnType<typeof createDappClient>;
-
-/** Runs `fn`, retrying transient relay failures (network, 429, 503) with backoff until `signal` aborts. */
-export async function retrying<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!isTransient(error) || signal?.aborted || attempt >= 20) throw error;
-      await sleep(retryDelay(error, attempt), signal);
-    }
-  }
-}

@@ -116,3 +116,19 @@ export function retryDelay(error: RelayError, attempt: number): number {
   if (error.retryAfter) return error.retryAfter * 1000;
   return Math.min(8000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
 }
+
+/** Runs `fn`, retrying transient relay failures (network, 429, 503) with backoff until `signal` aborts. */
+export async function retrying<T>(
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+  maxAttempts = 20,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isTransient(error) || signal?.aborted || attempt + 1 >= maxAttempts) throw error;
+      await sleep(retryDelay(error, attempt), signal);
+    }
+  }
+}

@@ -11,7 +11,7 @@ import { RelayError, RequestExpiredError } from "./errors.ts";
 import { generateKeyPair } from "./keys.ts";
 import { openMessage, sealMessage } from "./messages.ts";
 import { isPairingUriExpired, type PairingUri, PairingUriError } from "./pairingUri.ts";
-import { createRelayHttp, enc, type FetchLike } from "./relayHttp.ts";
+import { createRelayHttp, enc, type FetchLike, retrying } from "./relayHttp.ts";
 import {
   PairingPayload,
   PendingRequests,
@@ -32,6 +32,8 @@ export type WalletSession = {
   deviceId: string;
   pairedAt: number;
 };
+
+type Signal = { signal?: AbortSignal };
 
 export type WalletRequest = { id: string; expiresAt: number; payload: RequestPayload };
 
@@ -70,17 +72,24 @@ export function createWalletClient(options: { fetch?: FetchLike } = {}) {
       ...(input.chains ? { chains: input.chains } : {}),
       wallet: input.wallet,
     });
-    const sealed = sealPairing({
-      recipientPublicKey: fromBase64Url(uri.publicKey, "key"),
-      token: uri.token,
-      plaintext: utf8ToBytes(JSON.stringify(payload)),
-    });
-    const derived = deriveSession({
-      role: "wallet",
-      secretKey: keys.secretKey,
-      peerPublicKey: fromBase64Url(uri.publicKey),
-      token: uri.token,
-    });
+    let sealed: Uint8Array;
+    let derived: ReturnType<typeof deriveSession>;
+    try {
+      sealed = sealPairing({
+        recipientPublicKey: fromBase64Url(uri.publicKey, "key"),
+        token: uri.token,
+        plaintext: utf8ToBytes(JSON.stringify(payload)),
+      });
+      derived = deriveSession({
+        role: "wallet",
+        secretKey: keys.secretKey,
+        peerPublicKey: fromBase64Url(uri.publicKey),
+        token: uri.token,
+      });
+    } catch {
+      // X25519 refuses low-order points (RFC 7748 §6.1 all-zero check): the key cannot be paired with.
+      throw new PairingUriError("key", "key is not a usable X25519 public key");
+    }
     const http = httpFor(uri);
     await http.call({
       method: "PUT",
@@ -119,9 +128,13 @@ export function createWalletClient(options: { fetch?: FetchLike } = {}) {
   }
 
   /** Fetches one request by id (the push path). Throws RelayError (404 / 410) or EnvelopeError. */
-  async function getRequest(session: WalletSession, id: string): Promise<WalletRequest> {
+  async function getRequest(session: WalletSession, id: string, o: Signal = {}): Promise<WalletRequest> {
     const http = httpFor(session);
-    const reply = await http.call({ method: "GET", path: `${sessionPath(session)}/requests/${enc(id)}` });
+    const reply = await http.call({
+      method: "GET",
+      path: `${sessionPath(session)}/requests/${enc(id)}`,
+      signal: o.signal,
+    });
     return decode(session, http.expectBody(reply, StoredRequest));
   }
 
@@ -151,13 +164,17 @@ export function createWalletClient(options: { fetch?: FetchLike } = {}) {
     return { requests, rejected };
   }
 
-  /** Answers a request; first response wins at the relay (a second one is a 409 request_answered). */
+  /**
+   * Answers a request. First response wins at the relay: a response to an answered request is a 409
+   * request_answered, which a caller retrying after a lost reply takes as delivered.
+   */
   async function respond(
     session: WalletSession,
     request: { id: string; expiresAt?: number } | string,
     response: ResponsePayload,
-    now: number = Date.now(),
+    o: Signal & { now?: number } = {},
   ): Promise<void> {
+    const now = o.now ?? Date.now();
     const id = typeof request === "string" ? request : request.id;
     if (typeof request !== "string" && request.expiresAt !== undefined && request.expiresAt * 1000 <= now) {
       throw new RequestExpiredError();
@@ -174,14 +191,20 @@ export function createWalletClient(options: { fetch?: FetchLike } = {}) {
       method: "PUT",
       path: `${sessionPath(session)}/requests/${enc(id)}/response`,
       body: { sealed },
+      signal: o.signal,
     });
   }
 
-  /** Sends an event; `n` counts this wallet's events in the session from 1 (the dapp refuses replays). */
+  /**
+   * Sends an event; `n` counts this wallet's events in the session from 1 (the dapp refuses replays).
+   * Sealed once; transient failures are retried with the same body, which the relay takes as a repeat
+   * of the same event (same seq), never as a second one.
+   */
   async function sendEvent(
     session: WalletSession,
     event: WalletEvent,
     n: number,
+    o: Signal = {},
   ): Promise<{ seq: number; id: string }> {
     if (!Number.isSafeInteger(n) || n < 1) throw new TypeError("n must be a positive integer");
     const id = crypto.randomUUID();
@@ -194,17 +217,20 @@ export function createWalletClient(options: { fetch?: FetchLike } = {}) {
       value,
     });
     const http = httpFor(session);
-    const reply = await http.call({
-      method: "POST",
-      path: `${sessionPath(session)}/events`,
-      body: { id, sealed },
-    });
+    const reply = await retrying(o.signal, () =>
+      http.call({
+        method: "POST",
+        path: `${sessionPath(session)}/events`,
+        body: { id, sealed },
+        signal: o.signal,
+      }),
+    );
     return { seq: http.expectBody(reply, PostEventResult).seq, id };
   }
 
-  async function endSession(session: WalletSession): Promise<void> {
+  async function endSession(session: WalletSession, o: Signal = {}): Promise<void> {
     try {
-      await httpFor(session).call({ method: "DELETE", path: sessionPath(session) });
+      await httpFor(session).call({ method: "DELETE", path: sessionPath(session), signal: o.signal });
     } catch (error) {
       if (!(error instanceof RelayError && error.status === 404)) throw error;
     }

@@ -1,0 +1,121 @@
+/**
+ * Errors on the wire: every failure is `{error: {code, message}}` with a stable code from
+ * RELAY_ERRORS (protocol/errors.ts) and its HTTP status. One error handler, registered last, turns
+ * anything thrown into that shape; only a bug can make it a 500, and no input can reach one.
+ */
+import type { ServerResponse } from "node:http";
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { RelayError, type RelayErrorCode } from "../../protocol/errors.ts";
+import type { Logger } from "../log.ts";
+import { StoreUnavailableError } from "../store/types.ts";
+import { sendJson } from "./respond.ts";
+
+const MESSAGES: Partial<Record<RelayErrorCode, string>> = {
+  pairing_not_found: "no pairing with this token",
+  pairing_exists: "a pairing with this token already exists",
+  pairing_answered: "this pairing has already been answered",
+  pairing_expired: "this pairing has expired",
+  session_not_found: "no such session (never paired, deleted or idle too long)",
+  session_exists: "a session with this id already exists",
+  request_not_found: "no request with this id in this session",
+  request_conflict: "a different request was already posted under this id",
+  request_answered: "this request already has a different response",
+  request_expired: "this request has expired",
+  request_cancelled: "this request was cancelled",
+  event_conflict: "a different event was already posted under this id",
+  too_many_pending: "too many unanswered requests in this session",
+  store_unavailable: "storage is unavailable, try again shortly",
+  shutting_down: "the relay is shutting down, try again shortly",
+};
+
+export function httpError(code: RelayErrorCode, message?: string, retryAfter?: number): RelayError {
+  return new RelayError(
+    code,
+    message ?? MESSAGES[code] ?? code.replaceAll("_", " "),
+    retryAfter === undefined ? {} : { retryAfter },
+  );
+}
+
+/** A store outcome's failure as the error to throw. */
+export const failure = (outcome: { ok: false; error: RelayErrorCode }): RelayError =>
+  httpError(outcome.error);
+
+export function sendError(res: ServerResponse, error: RelayError): void {
+  if (error.retryAfter !== undefined) {
+    res.setHeader("Retry-After", String(Math.max(1, Math.ceil(error.retryAfter))));
+  }
+  sendJson(res, error.status, error.toJSON());
+}
+
+/** Answers 405 for a known path with another method (RFC 9110 §15.5.6 requires the Allow header). */
+export function methodNotAllowed(allowed: string[]): RequestHandler {
+  const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+  return (req, res) => {
+    res.setHeader("Allow", allow);
+    sendError(
+      res,
+      httpError("method_not_allowed", `${req.method} is not allowed here; use ${allowed.join(" or ")}`),
+    );
+  };
+}
+
+export const routeNotFound: RequestHandler = (_req, res) => {
+  sendError(res, httpError("route_not_found", "no such route"));
+};
+
+type BodyParserError = Error & { type?: string; status?: number; limit?: number };
+
+/** Maps anything thrown to a relay error. Body-parser errors carry a `type` (body-parser README §Errors). */
+export function toRelayError(error: unknown, maxBodyBytes: number): RelayError {
+  if (error instanceof RelayError) return error;
+  if (error instanceof StoreUnavailableError) return httpError("store_unavailable", undefined, 2);
+  const e = error as BodyParserError;
+  switch (e?.type) {
+    case "entity.parse.failed":
+      return httpError("invalid_json", "body: not valid JSON (an object is expected)");
+    case "entity.too.large":
+      return httpError("payload_too_large", `body: larger than ${maxBodyBytes} bytes`);
+    case "encoding.unsupported":
+      return httpError(
+        "unsupported_media_type",
+        "Content-Encoding is not supported; send the body uncompressed",
+      );
+    case "charset.unsupported":
+      return httpError("unsupported_media_type", "body: charset must be utf-8");
+    case "request.aborted":
+    case "request.size.invalid":
+      return httpError("invalid_json", "body: incomplete or does not match Content-Length");
+  }
+  // Router errors for undecodable path parameters (percent-encoding) carry status 400.
+  if (e && typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+    return httpError("invalid_field", "path: a parameter is not valid percent-encoding");
+  }
+  return httpError("internal_error", "internal error");
+}
+
+/** Answers `error` as a relay error; 5xx are logged (they mean the store or a bug, never the input). */
+export function respondWithError(
+  logger: Logger,
+  maxBodyBytes: number,
+  error: unknown,
+  res: ServerResponse,
+  where: { method?: string | undefined; route?: string | undefined },
+): void {
+  const relayError = toRelayError(error, maxBodyBytes);
+  if (relayError.status >= 500) {
+    const level = relayError.code === "internal_error" ? "error" : "warn";
+    logger[level]({ err: error, method: where.method, route: where.route }, relayError.code);
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendError(res, relayError);
+}
+
+/** The one Express error handler, registered last. */
+export function errorHandler(logger: Logger, maxBodyBytes: number): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    respondWithError(logger, maxBodyBytes, error, res, { method: req.method, route: req.route?.path });
+  };
+}

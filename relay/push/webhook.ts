@@ -1,0 +1,169 @@
+/**
+ * Webhook push: `POST <url>` with `{"sessionId": …, "requestId": …}` (docs/PROTOCOL.md §3.3). Any 2xx
+ * is delivery. Network errors, timeouts, 408, 429 and 5xx are retried with exponential backoff and
+ * jitter ("Exponential Backoff And Jitter", AWS Architecture Blog), and a Retry-After (RFC 9110
+ * §10.2.3) is honoured; other 4xx and redirects are final (redirects are not followed: SSRF). Each
+ * attempt re-checks the target (ssrf.ts) and connects to exactly the address it checked.
+ */
+import http from "node:http";
+import https from "node:https";
+import type { LookupFunction } from "node:net";
+import type { PushTarget } from "../../protocol/schemas.ts";
+import { checkTarget, type Lookup, type ResolvedAddress } from "./ssrf.ts";
+import type { Push, PushResult } from "./types.ts";
+
+export type WebhookPushOptions = {
+  /** Hostnames/IPs allowed even when private or loopback. */
+  allowHosts?: readonly string[];
+  /** Allow every private/loopback target (trusted networks only). */
+  allowPrivate?: boolean;
+  /** Retries after the first attempt. Default 4. */
+  retries?: number;
+  /** Timeout of one attempt, ms. Default 5000. */
+  timeoutMs?: number;
+  /** First backoff step, ms (doubles per retry, with jitter). Default 500. */
+  baseDelayMs?: number;
+  /** Longest wait between attempts, ms; a longer Retry-After ends the retries. Default 30000. */
+  maxDelayMs?: number;
+  /** Replaces the built-in HTTP client (tests); the DNS check still runs, but the connection is not pinned. */
+  fetch?: typeof globalThis.fetch;
+  /** Replaces the DNS lookup (tests). */
+  lookup?: Lookup;
+};
+
+type Reply = { status: number; retryAfter: string | undefined };
+
+/** One POST over node:http(s), connecting to `address` whatever DNS says now (no rebinding). */
+function postPinned(url: URL, body: string, address: ResolvedAddress, signal: AbortSignal): Promise<Reply> {
+  const pinned: LookupFunction = (_hostname, options, callback) => {
+    if (options.all) callback(null, [{ address: address.address, family: address.family }]);
+    else callback(null, address.address, address.family);
+  };
+  const client = url.protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        lookup: pinned,
+        signal,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "user-agent": "balance-bridge-relay",
+        },
+      },
+      (res) => {
+        res.resume(); // the body is not needed; drain it so the socket closes cleanly
+        const retryAfter = res.headers["retry-after"];
+        resolve({ status: res.statusCode ?? 0, retryAfter });
+      },
+    );
+    req.once("error", reject);
+    req.end(body);
+  });
+}
+
+/** Retry-After as ms: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+const retryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
+
+export function createWebhookPush(options: WebhookPushOptions = {}): Push {
+  const policy = {
+    allowHosts: options.allowHosts ?? [],
+    allowPrivate: options.allowPrivate ?? false,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  };
+  const retries = options.retries ?? 4;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const baseDelayMs = options.baseDelayMs ?? 500;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
+
+  async function send(url: URL, body: string, address: ResolvedAddress, outer?: AbortSignal): Promise<Reply> {
+    const signal = outer
+      ? AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs);
+    if (!options.fetch) return postPinned(url, body, address, signal);
+    const res = await options.fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      redirect: "manual",
+      signal,
+    });
+    await res.body?.cancel();
+    return { status: res.status, retryAfter: res.headers.get("retry-after") ?? undefined };
+  }
+
+  return {
+    async validate(target: PushTarget) {
+      if (target.type !== "webhook") return { ok: false, reason: "web push is not enabled on this relay" };
+      let url: URL;
+      try {
+        url = new URL(target.url);
+      } catch {
+        return { ok: false, reason: "webhook URL is not a URL" };
+      }
+      const check = await checkTarget(url, policy);
+      return check.ok ? { ok: true } : { ok: false, reason: check.reason };
+    },
+
+    async notify(target, message, signal): Promise<PushResult> {
+      if (target.type !== "webhook") return { ok: false, attempts: 0, reason: "web push is not enabled" };
+      const url = new URL(target.url);
+      const body = JSON.stringify({ sessionId: message.sessionId, requestId: message.requestId });
+      let reason = "not attempted";
+      let attempts = 0;
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (signal?.aborted) return { ok: false, attempts, reason: "aborted" };
+        let delay = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+        // Re-resolve and re-check before every attempt: the answer at pairing time may have changed.
+        const check = await checkTarget(url, policy);
+        if (!check.ok) {
+          reason = check.reason;
+          if (!check.retryable) return { ok: false, attempts, reason };
+        } else {
+          attempts++;
+          try {
+            const reply = await send(url, body, check.addresses[0] as ResolvedAddress, signal);
+            if (reply.status >= 200 && reply.status < 300) return { ok: true, attempts };
+            reason = `receiver answered ${reply.status}`;
+            if (!retryableStatus(reply.status)) return { ok: false, attempts, reason };
+            const retryAfter = parseRetryAfter(reply.retryAfter);
+            if (retryAfter !== undefined) {
+              if (retryAfter > maxDelayMs)
+                return { ok: false, attempts, reason: `${reason}, Retry-After too long` };
+              delay = Math.max(delay, retryAfter);
+            }
+          } catch (error) {
+            reason = signal?.aborted
+              ? "aborted"
+              : `network error: ${error instanceof Error ? error.message : error}`;
+          }
+        }
+        if (attempt < retries) await sleep(delay, signal);
+      }
+      return { ok: false, attempts, reason };
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Pairing (docs/PROTOCOL.md §2): the extension registers a token, the wallet answers it (which creates
+ * the session), the extension long-polls for the answer and acknowledges it.
+ */
+import { PAIRING_TTL } from "../../protocol/constants.ts";
+import { AnswerPairingBody, CreatePairingBody, Token } from "../../protocol/schemas.ts";
+import { failure, httpError } from "../http/errors.ts";
+import { checkTtl, parseBody, parseParam } from "../http/validate.ts";
+import { shortHash } from "../log.ts";
+import { defineRoute, pollRoute, type RouteContext, type Routes } from "./context.ts";
+
+export function pairingRoutes(
+  router: Routes,
+  { store, push, config, logger, polls, json }: RouteContext,
+): void {
+  defineRoute(router, "/v1/pairings", {
+    post: [
+      json,
+      async (req, res) => {
+        const body = parseBody(CreatePairingBody, req.body);
+        const ttl = checkTtl(body.ttl, PAIRING_TTL.default, config.maxPairingTtl);
+        const out = await store.createPairing(body.token, ttl);
+        if (!out.ok) throw failure(out);
+        res.status(201).json({ expiresAt: out.expiresAt });
+      },
+    ],
+  });
+
+  defineRoute(router, "/v1/pairings/:token", {
+    put: [
+      json,
+      async (req, res) => {
+        const token = parseParam(Token, req.params.token, "token");
+        const body = parseBody(AnswerPairingBody, req.body);
+        if (body.push) {
+          // Checked before anything is stored: a refused target must not leave a half-made session.
+          const verdict = await push.validate(body.push);
+          if (!verdict.ok) throw httpError("push_target_refused", `push: ${verdict.reason}`);
+        }
+        const answer = { deviceId: body.deviceId, sessionId: body.sessionId, sealed: body.sealed };
+        const out = await store.answerPairing(token, answer, body.push);
+        if (!out.ok) throw failure(out);
+        res.status(out.repeated ? 200 : 201).json({});
+        if (!out.repeated) {
+          logger.info(
+            {
+              pairing: shortHash(token),
+              session: shortHash(body.sessionId),
+              push: body.push?.type ?? "none",
+            },
+            "pairing answered",
+          );
+        }
+      },
+    ],
+    get: pollRoute(polls.pairing),
+    delete: async (req, res) => {
+      const token = parseParam(Token, req.params.token, "token");
+      const out = await store.ackPairing(token);
+      if (!out.ok) throw failure(out);
+      res.status(204).end();
+    },
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * Runs the relay: opens the configured store, builds the app, listens, sweeps forgotten entries, and
+ * closes gracefully (open long-polls answer, in-flight requests finish, then the store closes).
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp, type RelayApp } from "./app.ts";
+import type { RelayConfig } from "./config.ts";
+import { type Logger, silentLogger } from "./log.ts";
+import type { Push } from "./push/types.ts";
+import { createWebhookPush } from "./push/webhook.ts";
+import { createLmdbStore } from "./store/lmdb.ts";
+import { createMemoryStore } from "./store/memory.ts";
+import type { Clock, Store, StoreOptions } from "./store/types.ts";
+
+export type RelayHandle = {
+  /** Base URL, e.g. http://127.0.0.1:8787 (the real port when configured with 0). */
+  url: string;
+  port: number;
+  store: Store;
+  app: RelayApp;
+  close(): Promise<void>;
+};
+
+export type StartRelayDeps = { logger?: Logger; now?: Clock; store?: Store; push?: Push };
+
+/** Milliseconds open connections get to finish after close() before they are cut. */
+const CLOSE_GRACE_MS = 5_000;
+
+export function openStore(config: RelayConfig, now?: Clock): Store {
+  const options: StoreOptions = {
+    sessionIdleTtl: config.sessionIdleTtl,
+    tombstoneGrace: config.tombstoneGrace,
+    eventRetention: config.eventRetention,
+    eventMax: config.eventMax,
+    maxPendingPerSession: config.maxPendingPerSession,
+    ...(now ? { now } : {}),
+  };
+  return config.store === "memory"
+    ? createMemoryStore(options)
+    : createLmdbStore({ ...options, dataDir: config.dataDir });
+}
+
+export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {}): Promise<RelayHandle> {
+  const logger = deps.logger ?? silentLogger();
+  const store = deps.store ?? openStore(config, deps.now);
+  const push =
+    deps.push ??
+    createWebhookPush({
+      allowHosts: config.pushAllowHosts,
+      allowPrivate: config.pushAllowPrivate,
+      retries: config.pushRetries,
+      timeoutMs: config.pushTimeoutMs,
+    });
+  const app = createApp({ store, push, config, logger });
+  const server = createServer(app);
+  // Idle keep-alive connections stay open longer than a reverse proxy keeps its upstream connections
+  // (nginx: 60 s), so the proxy never sends a request on a socket the relay is just closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  // Requests Node cannot even parse (bad method, malformed or oversized headers) still get the
+  // relay's JSON error shape, never an HTML page or a bare reset.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (error.code === "ECONNRESET" && !socket.readable)) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({
+      error: {
+        code: tooLarge ? "payload_too_large" : "invalid_field",
+        message: tooLarge ? "request headers are too large" : "malformed HTTP request",
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "413 Payload Too Large" : "400 Bad Request"}\r\n` +
+        "Content-Type: application/json; charset=utf-8\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port: config.port, host: config.host }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+
+  const sweep = () => {
+    store
+      .sweep()
+      .then((n) => {
+        if (n > 0) logger.debug({ purged: n }, "swept");
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, "sweep failed"));
+  };
+  const sweeper = setInterval(sweep, config.sweepInterval * 1000);
+  sweeper.unref();
+  setImmediate(sweep);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      clearInterval(sweeper);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.shutdown(); // long-polls answer now; new requests get 503
+      // Keep-alive connections become idle as their last answers go out: close them as they do, and
+      // once no request is being handled, cut the rest (e.g. connections opened but never used).
+      const reap = () => {
+        if (app.inFlight() === 0) server.closeAllConnections();
+        else server.closeIdleConnections();
+      };
+      reap();
+      const idle = setInterval(reap, 20);
+      const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      await closed;
+      clearInterval(idle);
+      clearTimeout(cut);
+      await store.close();
+    })();
+    return closing;
+  };
+
+  return { url, port, store, app, close };
+}
