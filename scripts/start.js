@@ -1,13 +1,25 @@
 #!/usr/bin/env node
-// `npm start`: starts the relay on its embedded durable store (./data) and says what to do next.
-// Extra arguments go to the relay: `npm start -- --port 9000 --store memory`.
-import { spawn } from "node:child_process";
+// `npm start`: builds the extension into dist/, then starts the relay on its embedded durable store
+// (./data) and says how to load the extension. Extra arguments go to the relay:
+// `npm start -- --port 9000 --store memory` (see `npm start -- --help`).
+import { spawn, spawnSync } from "node:child_process";
+import { resolve } from "node:path";
 
 const args = process.argv.slice(2);
-console.log(`Balance Bridge: starting the relay (options: npm start -- --help)
-  pair a wallet:   npx balance-bridge-wallet pair '<pairing URI>'   (docs/WALLET.md)
-  operate it:      docs/OPERATING.md    protocol: docs/PROTOCOL.md
+if (!args.includes("--help")) {
+  console.log("Balance Bridge: building the extension into dist/ …");
+  const build = spawnSync("npx", ["vite", "build", "--logLevel", "warn"], { stdio: "inherit" });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+  console.log(`
+Extension built: ${resolve("dist")}
+  load it:   chrome://extensions → Developer mode → Load unpacked → choose that folder (docs/EXTENSION.md)
+  wallet:    npx balance-bridge-wallet pair '<pairing code>'   (docs/WALLET.md)
+  all at once, with a local chain and a test dapp: npm run demo
+  operate the relay: docs/OPERATING.md    protocol: docs/PROTOCOL.md
+
+Starting the relay (its default URL is the extension's default relay) …
 `);
+}
 const relay = spawn(process.execPath, ["bin/balance-bridge-relay.js", ...args], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => relay.kill(signal));
 relay.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -228,7 +228,10 @@ export function createWallet(options: WalletOptions) {
         deviceId,
         accounts,
         chainId,
-        chains: chains.list().map((c) => ({ chainId: c.chainId })),
+        // The RPC URLs go to the dapp side (sealed) so it answers read-only calls without asking the phone.
+        chains: chains
+          .list()
+          .map((c) => (c.rpcUrl ? { chainId: c.chainId, rpcUrl: c.rpcUrl } : { chainId: c.chainId })),
         wallet: walletInfo,
         ...(push ? { push } : {}),
       });

@@ -104,6 +104,8 @@ describe.each(["lmdb", "memory"] as const)("wallet ↔ relay (--store %s) ↔ da
     expect(session.accounts).toEqual([harness.address]);
     expect(session.chainId).toBe("0x7a69");
     expect(session.chains.map((c) => c.chainId).sort()).toEqual(["0x1092", "0x7a69"]);
+    // Each chain's RPC URL arrives sealed, for the dapp side's read-only calls.
+    expect(session.chains.find((c) => c.chainId === "0x7a69")?.rpcUrl).toBe(node.rpcUrl);
     expect(session.wallet.name).toMatch(/Balance Bridge/);
     expect(harness.wallet.status().sessions.map((s) => s.sessionId)).toEqual([session.sessionId]);
   });

@@ -129,6 +129,32 @@ describe("requests and responses", () => {
     expect(rest.body.requests.map((r: { id: string }) => r.id)).toEqual([second.id]);
   });
 
+  it("the pull long-poll holds while every pending request was already handed out", async () => {
+    const { api } = relay;
+    const { sessionId: sid } = await api.pair();
+    const first = { id: uuid(), sealed: sealedSession() };
+    await api.post(base(sid), first);
+    expect((await api.get(`${base(sid)}?wait=10`)).body.requests).toHaveLength(1); // new: at once
+
+    // The wallet is still deciding on `first`: a waiting pull must not return it again at once.
+    const held = api.get(`${base(sid)}?wait=1`);
+    const timedOut = await held;
+    expect(timedOut.ms).toBeGreaterThanOrEqual(900);
+    expect(timedOut.body.requests.map((r: { id: string }) => r.id)).toEqual([first.id]);
+
+    // A new request wakes it, and the answer still lists every pending one.
+    const poll = api.get(`${base(sid)}?wait=10`);
+    await sleep(150);
+    const second = { id: uuid(), sealed: sealedSession() };
+    await api.post(base(sid), second);
+    const woke = await poll;
+    expect(woke.ms).toBeLessThan(2000);
+    expect(woke.body.requests.map((r: { id: string }) => r.id)).toEqual([first.id, second.id]);
+    // wait=0 answers at once with everything (a wallet starting up).
+    const now = await api.get(`${base(sid)}?wait=0`);
+    expect(now.body.requests).toHaveLength(2);
+  });
+
   it("the pull long-poll answers {requests: []} when the wait runs out", async () => {
     const { sessionId: sid } = await relay.api.pair();
     const got = await relay.api.get(`${base(sid)}?wait=1`);
