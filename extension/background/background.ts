@@ -67,8 +67,8 @@ chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === TICK_ALARM) void resume();
 });
 
-// storage.session is trusted-contexts-only by default; ask the same of storage.local, which holds the
-// session keys (content scripts run in web pages' renderers and must not be able to read them).
+// storage.session (all keys) is trusted-contexts-only by default; ask the same of storage.local, which
+// holds the history of answers (content scripts run in web pages' renderers and must not read them).
 void chrome.storage.local.setAccessLevel({ accessLevel: "TRUSTED_CONTEXTS" }).catch(() => undefined);
 void chrome.storage.session.setAccessLevel({ accessLevel: "TRUSTED_CONTEXTS" }).catch(() => undefined);
 

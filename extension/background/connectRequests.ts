@@ -12,7 +12,7 @@ import type { BridgeLink } from "./links.ts";
 import { accountsPermission, grant, grantFor } from "./permissions.ts";
 import { broadcastState } from "./providerState.ts";
 import { settle } from "./settleRequest.ts";
-import { getLocal, getSession, listRequests, putRequest } from "./storage.ts";
+import { getSession, listRequests, putRequest } from "./storage.ts";
 import { scheduleTick } from "./tick.ts";
 
 /** The answer to a connect request of an origin that holds the permission. */
@@ -52,7 +52,7 @@ export async function waitingConnects(): Promise<ConnectRequest[]> {
 
 /** Grants the origins and answers every connect request waiting for them. */
 export async function approveOrigins(origins: readonly string[]): Promise<void> {
-  const wallet = await getLocal("wallet");
+  const wallet = await getSession("wallet");
   if (!wallet) throw new Error("No wallet is paired.");
   await grant(origins);
   for (const r of await waitingConnects()) {

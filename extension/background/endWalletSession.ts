@@ -10,13 +10,13 @@ import { closeConnectWindowIfIdle } from "./connectRequests.ts";
 import { revokeAll } from "./permissions.ts";
 import { broadcastState } from "./providerState.ts";
 import { settle } from "./settleRequest.ts";
-import { getLocal, getSession, listRequests, updateLocal } from "./storage.ts";
+import { getSession, listRequests, updateSession } from "./storage.ts";
 import { scheduleTick } from "./tick.ts";
 
 export async function endWalletSession(reason: string, o: { tellRelay?: boolean; sessionId?: string } = {}) {
-  const wallet = await getLocal("wallet");
+  const wallet = await getSession("wallet");
   if (!wallet || (o.sessionId !== undefined && wallet.session.sessionId !== o.sessionId)) return;
-  await updateLocal("wallet", (w) => (w?.session.sessionId === wallet.session.sessionId ? undefined : w));
+  await updateSession("wallet", (w) => (w?.session.sessionId === wallet.session.sessionId ? undefined : w));
   await revokeAll();
   // Waiting requests can no longer be answered: those for the phone, and the "Connect <origin>?"
   // questions (unless a new pairing is under way, which will answer them).

@@ -28,7 +28,7 @@ import { broadcastState, currentChainId } from "./providerState.ts";
 import { readOnlyCall, rpcUrlFor } from "./readOnlyRpc.ts";
 import { getSettings } from "./settings.ts";
 import { deliver } from "./settleRequest.ts";
-import { getLocal, getRequest } from "./storage.ts";
+import { getRequest, getSession } from "./storage.ts";
 import { runWalletRequest, startWalletRequest } from "./walletRequests.ts";
 
 /** EIP-2255 params: `[{eth_accounts: {}}]`; we offer no other capability. */
@@ -50,7 +50,7 @@ async function answer(
   params: unknown,
 ): Promise<Outcome | undefined> {
   const { origin } = link;
-  const [wallet, settings, g] = await Promise.all([getLocal("wallet"), getSettings(), grantFor(origin)]);
+  const [wallet, settings, g] = await Promise.all([getSession("wallet"), getSettings(), grantFor(origin)]);
   const connected = wallet !== undefined && g !== undefined;
   switch (method) {
     case "eth_chainId":

@@ -11,7 +11,7 @@ import { cancelPairing, confirmPairing, ensurePairing } from "./pairing.ts";
 import { revoke } from "./permissions.ts";
 import { broadcastState } from "./providerState.ts";
 import { saveSettings } from "./settings.ts";
-import { getLocal, updateLocal } from "./storage.ts";
+import { getSession, updateLocal } from "./storage.ts";
 import { cancelWalletRequest } from "./walletRequests.ts";
 
 export function isExtensionPage(sender: chrome.runtime.MessageSender): boolean {
@@ -30,7 +30,7 @@ const str = (v: unknown, what: string): string => {
 async function run(message: UiMessage): Promise<void> {
   switch (message.type) {
     case "ui:startPairing":
-      if (await getLocal("wallet")) throw new Error("A wallet is already paired; disconnect it first.");
+      if (await getSession("wallet")) throw new Error("A wallet is already paired; disconnect it first.");
       await ensurePairing();
       await openConnectWindow();
       return;

@@ -22,7 +22,7 @@ import { approveOrigins, denyOrigins, waitingConnects } from "./connectRequests.
 import { endWalletSession } from "./endWalletSession.ts";
 import { holdWorker } from "./keepAlive.ts";
 import { getSettings } from "./settings.ts";
-import { getLocal, getSession, serialized, updateLocal, updateSession } from "./storage.ts";
+import { getSession, serialized, updateSession } from "./storage.ts";
 import { scheduleTick } from "./tick.ts";
 import { runWalletEvents } from "./walletEvents.ts";
 
@@ -134,8 +134,8 @@ export async function runPairing(): Promise<void> {
 export async function confirmPairing(): Promise<void> {
   const current = await getSession("pairing");
   if (current?.status !== "answered") throw new Error("There is no wallet answer to confirm.");
-  if (await getLocal("wallet")) await endWalletSession("Replaced by a new pairing.", { tellRelay: true });
-  await updateLocal("wallet", () => ({ session: current.answer, after: 0, lastN: 0 }));
+  if (await getSession("wallet")) await endWalletSession("Replaced by a new pairing.", { tellRelay: true });
+  await updateSession("wallet", () => ({ session: current.answer, after: 0, lastN: 0 }));
   await updateSession("pairing", () => undefined);
   // The connect window named the sites waiting for this pairing: confirming connects them.
   const origins = [...new Set((await waitingConnects()).map((r) => r.origin))];

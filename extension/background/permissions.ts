@@ -5,19 +5,19 @@
  */
 import type { Permission } from "../../protocol/rpc.ts";
 import type { Grant } from "../shared/storageTypes.ts";
-import { getLocal, updateLocal } from "./storage.ts";
+import { getSession, updateSession } from "./storage.ts";
 
 /** EIP-2255 permission object, with its `date` (unix ms) and the accounts as a caveat. */
 export type AccountsPermission = Permission & { date: number };
 
 export async function grantFor(origin: string): Promise<Grant | undefined> {
-  const all = await getLocal("permissions");
+  const all = await getSession("permissions");
   return all && Object.hasOwn(all, origin) ? all[origin] : undefined;
 }
 
 export async function grant(origins: readonly string[]): Promise<void> {
   if (origins.length === 0) return;
-  await updateLocal("permissions", (all) => {
+  await updateSession("permissions", (all) => {
     const next = { ...all };
     for (const origin of origins) next[origin] ??= { grantedAt: Date.now() };
     return next;
@@ -26,7 +26,7 @@ export async function grant(origins: readonly string[]): Promise<void> {
 
 export async function revoke(origin: string): Promise<boolean> {
   let had = false;
-  await updateLocal("permissions", (all) => {
+  await updateSession("permissions", (all) => {
     if (!all || !Object.hasOwn(all, origin)) return all;
     had = true;
     const { [origin]: _gone, ...rest } = all;
@@ -36,7 +36,7 @@ export async function revoke(origin: string): Promise<boolean> {
 }
 
 export async function revokeAll(): Promise<void> {
-  await updateLocal("permissions", () => undefined);
+  await updateSession("permissions", () => undefined);
 }
 
 export function accountsPermission(

@@ -7,7 +7,7 @@ import type { ProviderState } from "../shared/messages.ts";
 import type { PairedWallet, Settings } from "../shared/storageTypes.ts";
 import { allLinks, type BridgeLink, post } from "./links.ts";
 import { getSettings } from "./settings.ts";
-import { getLocal } from "./storage.ts";
+import { getSession } from "./storage.ts";
 
 /** The chain the provider reports: the wallet's; unpaired, the first chain with an RPC URL, else mainnet. */
 export function currentChainId(wallet: PairedWallet | undefined, settings: Settings): string {
@@ -16,8 +16,8 @@ export function currentChainId(wallet: PairedWallet | undefined, settings: Setti
 
 async function snapshot() {
   const [wallet, permissions, settings] = await Promise.all([
-    getLocal("wallet"),
-    getLocal("permissions"),
+    getSession("wallet"),
+    getSession("permissions"),
     getSettings(),
   ]);
   return (origin: string): ProviderState => ({

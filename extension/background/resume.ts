@@ -9,7 +9,7 @@ import { denyOrigins } from "./connectRequests.ts";
 import { connectWindowExists } from "./connectWindow.ts";
 import { runPairing } from "./pairing.ts";
 import { checkDelivery } from "./settleRequest.ts";
-import { getLocal, getSession, listRequests } from "./storage.ts";
+import { getSession, listRequests } from "./storage.ts";
 import { scheduleTick } from "./tick.ts";
 import { runWalletEvents } from "./walletEvents.ts";
 import { runWalletRequest } from "./walletRequests.ts";
@@ -30,7 +30,7 @@ async function run(): Promise<void> {
   const [requests, pairing, wallet] = await Promise.all([
     listRequests(),
     getSession("pairing"),
-    getLocal("wallet"),
+    getSession("wallet"),
   ]);
   let orphanedConnects = false;
   for (const r of requests) {

@@ -3,7 +3,7 @@
  * or a pairing are pending, every minute while a wallet is paired (to read its events), none otherwise.
  * Alarms are extension events, so they start the worker, which then resumes from storage.
  */
-import { getLocal, getSession, listRequests } from "./storage.ts";
+import { getSession, listRequests } from "./storage.ts";
 
 export const TICK_ALARM = "balance-bridge:tick";
 
@@ -11,7 +11,7 @@ export async function scheduleTick(): Promise<void> {
   const [requests, pairing, wallet] = await Promise.all([
     listRequests(),
     getSession("pairing"),
-    getLocal("wallet"),
+    getSession("wallet"),
   ]);
   const busy = requests.length > 0 || pairing?.status === "waiting";
   const period = busy ? 0.5 : wallet ? 1 : undefined;

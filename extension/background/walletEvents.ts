@@ -9,12 +9,12 @@ import { RelayError } from "../../protocol/errors.ts";
 import { isTransient, retryDelay, sleep } from "../../protocol/relayHttp.ts";
 import { endWalletSession } from "./endWalletSession.ts";
 import { broadcastState } from "./providerState.ts";
-import { getLocal, updateLocal } from "./storage.ts";
+import { getSession, updateSession } from "./storage.ts";
 
 let running: string | undefined;
 
 export async function runWalletEvents(): Promise<void> {
-  const first = await getLocal("wallet");
+  const first = await getSession("wallet");
   if (!first || running === first.session.sessionId) return;
   const sessionId = first.session.sessionId;
   running = sessionId;
@@ -22,7 +22,7 @@ export async function runWalletEvents(): Promise<void> {
   let failures = 0;
   try {
     for (;;) {
-      const wallet = await getLocal("wallet");
+      const wallet = await getSession("wallet");
       if (!wallet || wallet.session.sessionId !== sessionId) return;
       let poll: Awaited<ReturnType<typeof client.pollEvents>>;
       try {
@@ -55,7 +55,7 @@ export async function runWalletEvents(): Promise<void> {
       if (poll.events.length === 0 && poll.next === wallet.after) continue; // nothing new: no write
       let changed = false;
       let ended: string | undefined;
-      await updateLocal("wallet", (w) => {
+      await updateSession("wallet", (w) => {
         if (!w || w.session.sessionId !== sessionId) return w;
         const session = { ...w.session };
         for (const { event } of poll.events) {

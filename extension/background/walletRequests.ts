@@ -29,7 +29,7 @@ import type { BridgeLink } from "./links.ts";
 import { broadcastState } from "./providerState.ts";
 import { normalizeChainId } from "./settings.ts";
 import { settle } from "./settleRequest.ts";
-import { getLocal, getRequest, putRequest, updateLocal, updateRequest } from "./storage.ts";
+import { getRequest, getSession, putRequest, updateRequest, updateSession } from "./storage.ts";
 import { scheduleTick } from "./tick.ts";
 
 /** Seals, stores, then starts the request; the dapp's promise settles when the wallet answers. */
@@ -95,7 +95,7 @@ export async function runWalletRequest(rid: string): Promise<void> {
 async function drive(rid: string): Promise<void> {
   const stored = await getRequest(rid);
   if (stored?.kind !== "wallet" || stored.outcome) return;
-  const wallet = await getLocal("wallet");
+  const wallet = await getSession("wallet");
   if (!wallet || wallet.session.sessionId !== stored.sessionId) {
     await settle(rid, {
       error: { code: 4900, message: "The wallet session this request was sent on has ended." },
@@ -158,7 +158,7 @@ async function drive(rid: string): Promise<void> {
 /** The wallet switched chains (EIP-3326): update now rather than wait for its chainChanged event. */
 async function switchedChain(sessionId: string, params: unknown): Promise<void> {
   const chainId = normalizeChainId(String((params as [{ chainId: string }])[0].chainId));
-  await updateLocal("wallet", (w) =>
+  await updateSession("wallet", (w) =>
     w && w.session.sessionId === sessionId ? { ...w, session: { ...w.session, chainId } } : w,
   );
   await broadcastState();
@@ -204,7 +204,7 @@ export async function cancelWalletRequest(rid: string): Promise<void> {
   const request = await getRequest(rid);
   if (request?.kind !== "wallet" || request.outcome) return;
   await settle(rid, { error: new UserRejectedRequestError("Cancelled in Balance Bridge.").toJSON() });
-  const wallet = await getLocal("wallet");
+  const wallet = await getSession("wallet");
   if (wallet?.session.sessionId === request.sessionId) {
     await createDappClient({ relayUrl: wallet.session.relayUrl })
       .cancelRequest(wallet.session, request.prepared.id)

@@ -26,10 +26,8 @@ let qrFor: { uri: string; src: string } | undefined;
 let lastError = "";
 
 async function load(): Promise<View> {
-  const [session, local] = await Promise.all([
-    chrome.storage.session.get(null),
-    chrome.storage.local.get("wallet"),
-  ]);
+  const session = await chrome.storage.session.get(null);
+  const local = { wallet: session.wallet };
   const waiting = Object.entries(session)
     .filter(([k]) => k.startsWith(REQUEST_KEY_PREFIX))
     .map(([, v]) => v as ConnectRequest)

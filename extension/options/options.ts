@@ -33,9 +33,12 @@ function addRow(chainId = "", url = "") {
 }
 
 async function load() {
-  const local = await chrome.storage.local.get(["settings", "wallet"]);
+  const [local, session] = await Promise.all([
+    chrome.storage.local.get("settings"),
+    chrome.storage.session.get("wallet"),
+  ]);
   const settings = local.settings as Partial<Settings> | undefined;
-  const wallet = local.wallet as PairedWallet | undefined;
+  const wallet = session.wallet as PairedWallet | undefined;
   $<HTMLInputElement>("relay-url").value = settings?.relayUrl ?? DEFAULT_RELAY_URL;
   $<HTMLInputElement>("take-over").checked = settings?.takeOverWindowEthereum ?? false;
   rows.replaceChildren();

@@ -190,11 +190,11 @@ function historySection(history: HistoryEntry[]) {
 
 async function render() {
   const [local, session] = await Promise.all([
-    chrome.storage.local.get(["wallet", "permissions", "history"]),
+    chrome.storage.local.get("history"),
     chrome.storage.session.get(null),
   ]);
-  const wallet = local.wallet as PairedWallet | undefined;
-  const origins = Object.keys((local.permissions as Record<string, unknown> | undefined) ?? {}).sort();
+  const wallet = session.wallet as PairedWallet | undefined;
+  const origins = Object.keys((session.permissions as Record<string, unknown> | undefined) ?? {}).sort();
   const requests = Object.entries(session)
     .filter(([k]) => k.startsWith(REQUEST_KEY_PREFIX))
     .map(([, v]) => v as PendingRequest)

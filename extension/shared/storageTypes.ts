@@ -1,11 +1,13 @@
 /**
  * What the extension keeps, and where (docs/EXTENSION.md §MV3 lifecycle):
  *
- * `storage.local` (on disk, survives a browser restart; readable by trusted extension contexts only):
- *   settings, the paired wallet session with its event cursor, per-origin permissions, history.
- * `storage.session` (memory only, gone when the browser quits; trusted contexts only):
- *   the pairing in progress (with its secret key), every pending request with its sealed body, tab
- *   and origin, and the id of the connect window. Everything a restarted service worker needs.
+ * `storage.session` (memory only, gone when the browser quits; trusted contexts only): everything a
+ *   restarted service worker needs, and every key: the pairing in progress (with its secret key),
+ *   the paired wallet session (keys, event cursor, last counter), per-origin permissions (they belong
+ *   to that session), every pending request with its sealed body, tab and origin, and the id of the
+ *   connect window. Session keys never touch the disk.
+ * `storage.local` (on disk; readable by trusted extension contexts only): settings and the history
+ *   of recent answers (transaction hashes for the popup).
  *
  * All values are plain JSON so they can be stored as-is.
  */
@@ -81,14 +83,14 @@ export type HistoryEntry = {
 
 export type LocalData = {
   settings?: Settings;
-  wallet?: PairedWallet;
-  permissions?: Record<string, Grant>;
   history?: HistoryEntry[];
 };
 
 export type SessionData = {
   pairing?: PairingState;
   connectWindowId?: number;
+  wallet?: PairedWallet;
+  permissions?: Record<string, Grant>;
 };
 
 /** Pending requests live under one key each, so concurrent updates never overwrite each other. */

@@ -111,6 +111,16 @@ describe("extension ↔ relay ↔ wallet", () => {
       data: { chainId: toHex(chain.chainId) },
     });
     expect((await waitForEvent(pageA, "accountsChanged")).data).toEqual([wallet.address]);
+    // The session keys live in storage.session only: nothing on disk could post to the phone.
+    const ext = await browser.extensionPage();
+    const stored = await ext.evaluate(async () => ({
+      local: JSON.stringify(await chrome.storage.local.get(null)),
+      session: (await chrome.storage.session.get("wallet")) as { wallet?: { session: { sendKey: string } } },
+    }));
+    const sendKey = stored.session.wallet?.session.sendKey ?? "missing";
+    expect(sendKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(stored.local).not.toContain(sendKey);
+    expect(stored.local).not.toContain(paired.matchCode);
   });
 
   it("answers read-only calls from the chain's RPC node", async () => {
