@@ -11,7 +11,14 @@ import { type ExtensionBrowser, PAGES, ROOT } from "./chromium.ts";
 import { startCall } from "./extensionDappPage.ts";
 import type { TestWallet } from "./extensionWallet.ts";
 
-export const SCREENSHOTS = join(ROOT, "docs", "screenshots");
+/**
+ * Every run saves its screenshots under test-results/ (git-ignored); `npm run screenshots` runs the
+ * e2e tests with BB_SCREENSHOTS=docs to refresh the copies the README shows.
+ */
+export const SCREENSHOTS =
+  process.env.BB_SCREENSHOTS === "docs"
+    ? join(ROOT, "docs", "screenshots")
+    : join(ROOT, "test-results", "screenshots");
 
 export async function configureOptions(
   browser: ExtensionBrowser,
