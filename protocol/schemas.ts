@@ -81,7 +81,15 @@ export const PostRequestBody = z
     ttl: z.number().int().min(REQUEST_TTL.min).max(REQUEST_TTL.max).optional(),
   })
   .strict();
-export const PutResponseBody = z.object({ sealed: SealedSession }).strict();
+/**
+ * `outcome` is optional plaintext metadata for the operator's statistics (approved, rejected, failed):
+ * the relay counts it and nothing else; a wallet that prefers not to tell leaves it out.
+ */
+export const ResponseOutcome = z.enum(["approved", "rejected", "failed"]);
+export type ResponseOutcome = z.infer<typeof ResponseOutcome>;
+export const PutResponseBody = z
+  .object({ sealed: SealedSession, outcome: ResponseOutcome.optional() })
+  .strict();
 export const PostEventBody = z.object({ id: UuidV4, sealed: SealedSession }).strict();
 
 // ── HTTP bodies (answers from the relay) ────────────────────────────────────────────────────────

@@ -18,6 +18,7 @@ import {
   PostEventResult,
   type PushTarget,
   RequestPayload,
+  ResponseOutcome,
   ResponsePayload,
   StoredRequest,
 } from "./schemas.ts";
@@ -54,6 +55,16 @@ export type AnswerPairingInput = {
   /** Milliseconds; for tests. */
   now?: number;
 };
+
+/**
+ * The plaintext `outcome` label a wallet may send with its response for the relay operator's
+ * statistics (docs/PROTOCOL.md §3.1): a result is `approved`, the user's refusal (4001) `rejected`,
+ * any other error `failed`.
+ */
+export function responseOutcome(response: ResponsePayload): ResponseOutcome {
+  if ("result" in response) return "approved";
+  return response.error.code === 4001 ? "rejected" : "failed";
+}
 
 export function createWalletClient(options: { fetch?: FetchLike } = {}) {
   const httpFor = (s: { relayUrl: string }) =>
@@ -172,7 +183,7 @@ export function createWalletClient(options: { fetch?: FetchLike } = {}) {
     session: WalletSession,
     request: { id: string; expiresAt?: number } | string,
     response: ResponsePayload,
-    o: Signal & { now?: number } = {},
+    o: Signal & { now?: number; outcome?: ResponseOutcome | undefined } = {},
   ): Promise<void> {
     const now = o.now ?? Date.now();
     const id = typeof request === "string" ? request : request.id;
@@ -187,12 +198,30 @@ export function createWalletClient(options: { fetch?: FetchLike } = {}) {
       id,
       value,
     });
-    await httpFor(session).call({
-      method: "PUT",
-      path: `${sessionPath(session)}/requests/${enc(id)}/response`,
-      body: { sealed },
-      signal: o.signal,
-    });
+    const put = (outcome: ResponseOutcome | undefined) =>
+      httpFor(session).call({
+        method: "PUT",
+        path: `${sessionPath(session)}/requests/${enc(id)}/response`,
+        // `outcome` is metadata the relay sees (it only counts it); the response itself stays sealed.
+        body: { sealed, ...(outcome ? { outcome: ResponseOutcome.parse(outcome) } : {}) },
+        signal: o.signal,
+      });
+    try {
+      await put(o.outcome);
+    } catch (error) {
+      // A relay from before the label refuses the unknown field (400 naming it): send the response without it.
+      if (
+        !(
+          o.outcome &&
+          error instanceof RelayError &&
+          error.code === "invalid_field" &&
+          /outcome/.test(error.message)
+        )
+      ) {
+        throw error;
+      }
+      await put(undefined);
+    }
   }
 
   /**

@@ -2,7 +2,8 @@
  * The relay's HTTP application (Express 5), without `listen`: tests mount it on an ephemeral port,
  * `server.ts` on the configured one. Every request goes through the same front, in this order:
  *
- *   count + common headers + CORS → preflight → shutdown gate → /healthz → rate limit → route → 404 → errors
+ *   count + common headers + CORS → preflight → shutdown gate → /healthz, /metrics → rate limit →
+ *   lockdown (sessions of blocked devices) → route → 404 → errors
  *
  * Idle long-polls take a lean path in front of Express (`http/fastPath.ts`) that runs the same front
  * and the same handlers; everything else is plain Express routing.
@@ -12,23 +13,27 @@ import express, { type Express } from "express";
 import type { RelayError } from "../protocol/errors.ts";
 import type { PushTarget } from "../protocol/schemas.ts";
 import type { RelayConfig } from "./config.ts";
+import { createExpiryWatch } from "./expiryWatch.ts";
 import { jsonBody } from "./http/body.ts";
 import { clientIp, type TrustFn } from "./http/clientIp.ts";
 import { createCors } from "./http/cors.ts";
 import { errorHandler, httpError, respondWithError, routeNotFound } from "./http/errors.ts";
 import { createFastPath } from "./http/fastPath.ts";
 import { createRateLimiter } from "./http/rateLimit.ts";
+import { createLockdownGuard } from "./lockdown.ts";
 import { type Logger, shortHash, silentLogger } from "./log.ts";
 import { createLongPoll } from "./longPoll.ts";
 import type { Push } from "./push/types.ts";
+import { adminRoutes, metricsRoutes } from "./routes/admin.ts";
 import type { RouteContext } from "./routes/context.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { pairingRoutes } from "./routes/pairings.ts";
-import { createPollHandlers } from "./routes/polls.ts";
+import { createPollHandlers, type PollHandler } from "./routes/polls.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import type { Store } from "./store/types.ts";
+import { createTelemetry, instrumentStore } from "./telemetry.ts";
 
 export type AppDeps = { store: Store; push: Push; config: RelayConfig; logger?: Logger };
 
@@ -42,13 +47,30 @@ export type RelayApp = Express & {
   openLongPolls(): number;
   /** Requests being handled right now (graceful close waits for them, then cuts idle connections). */
   inFlight(): number;
+  /** After the last request: writes the pending daily statistics (the store must still be open). */
+  flushStats(): Promise<void>;
 };
 
 type Handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void;
 
-export function createApp({ store, push, config, logger = silentLogger() }: AppDeps): RelayApp {
+export function createApp({ store: rawStore, push, config, logger = silentLogger() }: AppDeps): RelayApp {
   const app = express();
+  let openLongPolls = () => 0;
+  const telemetry = createTelemetry({
+    store: rawStore,
+    logger,
+    flushInterval: config.statsInterval,
+    openLongPolls: () => openLongPolls(),
+  });
+  const store = instrumentStore(rawStore, telemetry);
+  const expiries = createExpiryWatch({
+    store,
+    logger,
+    onExpired: (kind) => (kind === "pairing" ? telemetry.pairing("expired") : telemetry.request("expired")),
+  });
+  const lockdown = createLockdownGuard({ store, onRefused: (code) => telemetry.lockdownRefused(code) });
   const longPoll = createLongPoll(store);
+  openLongPolls = () => longPoll.size();
   const cors = createCors(config.corsOrigins);
   const limiter =
     config.rateLimit > 0 ? createRateLimiter({ rate: config.rateLimit, burst: config.rateBurst }) : undefined;
@@ -95,19 +117,32 @@ export function createApp({ store, push, config, logger = silentLogger() }: AppD
   function limit(req: IncomingMessage): RelayError | undefined {
     const verdict = limiter?.take(clientIp(req, trust()));
     if (!verdict || verdict.ok) return undefined;
+    telemetry.rateLimited();
     return httpError("rate_limited", "too many requests from this address; retry later", verdict.retryAfter);
   }
 
-  function notifyWallet(target: PushTarget, sessionId: string, requestId: string): void {
+  function notifyWallet(target: PushTarget, sessionId: string, requestId: string, expiresAt?: number): void {
     if (closing) return;
-    const log = { session: shortHash(sessionId), request: requestId };
+    const log = { session: shortHash(sessionId), request: requestId, push: target.type };
     const job = (async () => {
-      const result = await push.notify(target, { sessionId, requestId }, aborter.signal);
+      const message = { sessionId, requestId, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+      const result = await push.notify(target, message, aborter.signal);
+      telemetry.push(target.type, "retried", result.attempts - 1);
       if (result.ok) {
+        telemetry.push(target.type, "delivered");
         await store.markNotified(sessionId, requestId);
         logger.debug({ ...log, attempts: result.attempts }, "push delivered");
+      } else if (result.gone) {
+        // The push service no longer knows the subscription: stop pushing to it; the wallet pulls.
+        telemetry.push(target.type, "gone");
+        const dropped = await store.dropPush(sessionId, target);
+        logger.info(
+          { ...log, attempts: result.attempts, reason: result.reason, dropped },
+          "push target gone",
+        );
       } else {
         // Not fatal: the wallet's pull path still returns the request.
+        telemetry.push(target.type, result.refused ? "refused" : "failed");
         logger.warn({ ...log, attempts: result.attempts, reason: result.reason }, "push failed");
       }
     })()
@@ -116,13 +151,27 @@ export function createApp({ store, push, config, logger = silentLogger() }: AppD
     pushes.add(job);
   }
 
-  const polls = createPollHandlers({
+  const basePolls = createPollHandlers({
     store,
     longPoll,
     decorate,
     maxWait: config.maxWait,
     eventMax: config.eventMax,
+    onFetched: (n) => telemetry.request("fetched", n),
   });
+  // Session long-polls (either path) are refused for a blocked device, like every other session call.
+  const guarded =
+    (handler: PollHandler): PollHandler =>
+    async (res, params, query) => {
+      await lockdown.checkSession(params.sessionId);
+      return handler(res, params, query);
+    };
+  const polls = {
+    pairing: basePolls.pairing,
+    pending: guarded(basePolls.pending),
+    response: guarded(basePolls.response),
+    events: guarded(basePolls.events),
+  };
   const ctx: RouteContext = {
     store,
     push,
@@ -132,6 +181,9 @@ export function createApp({ store, push, config, logger = silentLogger() }: AppD
     polls,
     json: jsonBody(config.maxBodyBytes),
     notifyWallet,
+    telemetry,
+    lockdown,
+    expiries,
   };
 
   app.use((req, res, next) => {
@@ -142,7 +194,14 @@ export function createApp({ store, push, config, logger = silentLogger() }: AppD
     next(gate(res));
   });
   healthRoutes(app, ctx); // before the rate limit: monitoring must not be throttled
+  metricsRoutes(app, ctx, { telemetry, lockdown });
   app.use((req, _res, next) => next(limit(req)));
+  adminRoutes(app, ctx, { telemetry, lockdown });
+  // A blocked device's sessions are refused, except ending one (that only takes access away).
+  app.use("/v1/sessions/:sessionId", (req, _res, next) => {
+    if (req.method === "DELETE" && /^\/?$/.test(req.path)) return next();
+    lockdown.checkSession(req.params.sessionId).then(() => next(), next);
+  });
   // Routes go straight on the app: a nested router per module would cost memory per open long-poll.
   pairingRoutes(app, ctx);
   requestRoutes(app, ctx);
@@ -173,9 +232,11 @@ export function createApp({ store, push, config, logger = silentLogger() }: AppD
       closing = true;
       longPoll.shutdown();
       aborter.abort();
+      expiries.close();
       await Promise.allSettled([...pushes]);
     },
     openLongPolls: () => longPoll.size(),
     inFlight: () => inFlight,
+    flushStats: () => telemetry.close(),
   });
 }

@@ -1,13 +1,23 @@
 /**
  * `balance-bridge-relay [options]` (see --help). Logs JSON lines to stdout; the line
  * `{"msg":"listening","url":…}` says it is ready. SIGTERM/SIGINT close it gracefully; exit codes:
- * 0 normal, 1 runtime failure, 2 bad configuration.
+ * 0 normal, 1 runtime failure, 2 bad configuration. `balance-bridge-relay <command>` runs an operator
+ * subcommand instead (commands.ts: keys, report, lockdown, block-device, unblock-device).
  */
+import { isCommand, runCommand } from "./commands.ts";
 import { ConfigError, helpText, parseConfig, type RelayConfig, wantsHelp } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { startRelay } from "./server.ts";
+import { redactRedisUrl } from "./store/redis.ts";
 
 const argv = process.argv.slice(2);
+if (isCommand(argv[0])) {
+  const code = await runCommand(argv, process.env, {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  });
+  process.exit(code);
+}
 if (wantsHelp(argv)) {
   process.stdout.write(helpText());
   process.exit(0);
@@ -49,7 +59,7 @@ try {
 announce.info(
   {
     url: relay.url,
-    store: config.store,
+    store: redactRedisUrl(config.store), // a Redis URL may carry a password
     ...(config.store === "lmdb" ? { data: config.dataDir } : {}),
     pid: process.pid,
   },
@@ -64,6 +74,14 @@ const stop = (signal: NodeJS.Signals) => {
   }
   stopping = true;
   logger.info({ signal }, "shutting down");
+  // A bounded exit whatever happens (a store that hangs on close): the shutdown timeout plus a margin.
+  setTimeout(
+    () => {
+      logger.error({ signal }, "shutdown took too long: exiting now");
+      process.exit(1);
+    },
+    config.shutdownTimeout * 1000 + 2_000,
+  ).unref();
   relay.close().then(
     () => {
       logger.info("stopped");

@@ -8,7 +8,8 @@ import { PAIRING_TTL, REQUEST_TTL, WAIT } from "../protocol/constants.ts";
 export type RelayConfig = {
   host: string;
   port: number;
-  store: "memory" | "lmdb";
+  /** "memory", "lmdb", or a Redis URL (`redis://`, `rediss://`, `redis-cluster://`, `rediss-cluster://`). */
+  store: "memory" | "lmdb" | RedisStoreUrl;
   dataDir: string;
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number;
@@ -38,8 +39,28 @@ export type RelayConfig = {
   pushRetries: number;
   /** Per-attempt webhook timeout, ms. */
   pushTimeoutMs: number;
+  /** VAPID key pair (RFC 8292), base64url; both empty: Web Push targets are refused. */
+  vapidPublicKey: string;
+  vapidPrivateKey: string;
+  /** VAPID `sub` claim: a mailto: or https: contact for the push service's operator. */
+  vapidSubject: string;
+  /** Operator token for /admin/… (and /metrics when `metrics` is "token"); empty: admin endpoints off. */
+  adminToken: string;
+  /** /metrics: "open" to anyone who can reach it, "token" (operator token), or "off" (404). */
+  metrics: "open" | "token" | "off";
+  /** Seconds a graceful shutdown may take before remaining connections are cut. */
+  shutdownTimeout: number;
+  /** Seconds between flushes of the daily statistics to the store. */
+  statsInterval: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 };
+
+/** A Redis store URL (relay/store/redis.ts): standalone or Cluster, plain or TLS. */
+export type RedisStoreUrl =
+  | `redis://${string}`
+  | `rediss://${string}`
+  | `redis-cluster://${string}`
+  | `rediss-cluster://${string}`;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -92,10 +113,18 @@ export const OPTIONS: readonly Option[] = [
     flag: "--store",
     env: "BB_RELAY_STORE",
     key: "store",
-    arg: "memory|lmdb",
+    arg: "memory|lmdb|<redis-url>",
     default: "lmdb",
-    help: "lmdb: durable on disk; memory: lost on exit (tests, demos).",
-    schema: z.enum(["memory", "lmdb"]),
+    help:
+      "lmdb: durable on disk; memory: lost on exit (tests, demos); redis://[:password@]host:port[/db] " +
+      "(rediss:// for TLS, redis-cluster://host:port,host:port for a Cluster): shared by several instances.",
+    schema: z
+      .string()
+      .refine(
+        (s) => s === "memory" || s === "lmdb" || /^(rediss?|rediss?-cluster):\/\/\S+$/.test(s),
+        "expected memory, lmdb, or a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL",
+      )
+      .transform((s) => s as RelayConfig["store"]),
   },
   {
     flag: "--data",
@@ -282,6 +311,69 @@ export const OPTIONS: readonly Option[] = [
     schema: int(100, 120_000),
   },
   {
+    flag: "--vapid-public-key",
+    env: "BB_RELAY_VAPID_PUBLIC_KEY",
+    key: "vapidPublicKey",
+    arg: "<base64url>",
+    default: "",
+    help: "VAPID public key for Web Push (make a pair with `balance-bridge-relay keys`); none: Web Push refused.",
+    schema: z.string().trim(),
+  },
+  {
+    flag: "--vapid-private-key",
+    env: "BB_RELAY_VAPID_PRIVATE_KEY",
+    key: "vapidPrivateKey",
+    arg: "<base64url>",
+    default: "",
+    help: "VAPID private key (prefer the environment: flags show in the process list).",
+    schema: z.string().trim(),
+  },
+  {
+    flag: "--vapid-subject",
+    env: "BB_RELAY_VAPID_SUBJECT",
+    key: "vapidSubject",
+    arg: "<mailto:|https:>",
+    default: "",
+    help: "Contact for push services (VAPID sub claim), e.g. mailto:ops@relay.example; needed with the keys.",
+    schema: z.string().trim(),
+  },
+  {
+    flag: "--admin-token",
+    env: "BB_RELAY_ADMIN_TOKEN",
+    key: "adminToken",
+    arg: "<token>",
+    default: "",
+    help: "Operator token for /admin/… (Authorization: Bearer); none: admin endpoints answer 404.",
+    schema: z.string().trim(),
+  },
+  {
+    flag: "--metrics",
+    env: "BB_RELAY_METRICS",
+    key: "metrics",
+    arg: "open|token|off",
+    default: "open",
+    help: "GET /metrics (Prometheus): open, token (needs the admin token), or off.",
+    schema: z.enum(["open", "token", "off"]),
+  },
+  {
+    flag: "--shutdown-timeout",
+    env: "BB_RELAY_SHUTDOWN_TIMEOUT",
+    key: "shutdownTimeout",
+    arg: "<seconds>",
+    default: "10",
+    help: "On SIGTERM: seconds in-flight requests get to finish before the relay exits anyway.",
+    schema: num(0.1, 600),
+  },
+  {
+    flag: "--stats-interval",
+    env: "BB_RELAY_STATS_INTERVAL",
+    key: "statsInterval",
+    arg: "<seconds>",
+    default: "10",
+    help: "Seconds between writes of the daily statistics (for `report`) to the store.",
+    schema: num(0.1, 3600),
+  },
+  {
     flag: "--log-level",
     env: "BB_RELAY_LOG_LEVEL",
     key: "logLevel",
@@ -299,6 +391,8 @@ export function helpText(): string {
   });
   return [
     "Usage: balance-bridge-relay [options]",
+    "       balance-bridge-relay <command> [options]   (keys, report, lockdown, block-device,",
+    "                                                    unblock-device: see `<command> --help`)",
     "",
     "Balance Bridge relay: a blind mailbox for end-to-end encrypted pairing answers, requests,",
     "responses and events. Flags override environment variables, which override defaults.",
@@ -361,7 +455,35 @@ export function parseConfig({ argv = [], env = {}, overrides = {} }: ParseConfig
   }
   const result = { ...(config as RelayConfig), ...overrides };
   if (result.rateLimit > 0 && result.rateBurst < 1) throw new ConfigError("--rate-burst must be at least 1");
+  checkOperatorOptions(result);
   return result;
+}
+
+const base64urlBytes = (text: string): number | undefined =>
+  /^[A-Za-z0-9_-]*$/.test(text) ? Buffer.from(text, "base64url").length : undefined;
+
+/** Cross-option checks for Web Push (RFC 8292 keys) and the operator token. */
+function checkOperatorOptions(c: RelayConfig): void {
+  const keys = [c.vapidPublicKey, c.vapidPrivateKey].filter(Boolean).length;
+  if (keys === 1) throw new ConfigError("--vapid-public-key and --vapid-private-key go together");
+  if (keys === 2) {
+    // P-256 (RFC 8292 §3.2): an uncompressed public point is 65 bytes, a private scalar 32.
+    if (base64urlBytes(c.vapidPublicKey) !== 65 || !c.vapidPublicKey.startsWith("B")) {
+      throw new ConfigError("--vapid-public-key: must be a P-256 public key, 65 bytes as base64url");
+    }
+    if (base64urlBytes(c.vapidPrivateKey) !== 32) {
+      throw new ConfigError("--vapid-private-key: must be a P-256 private key, 32 bytes as base64url");
+    }
+    if (!/^(mailto:.+|https:\/\/.+)$/.test(c.vapidSubject)) {
+      throw new ConfigError("--vapid-subject: a mailto: or https: contact is needed with VAPID keys");
+    }
+  }
+  if (c.adminToken && c.adminToken.length < 16) {
+    throw new ConfigError("--admin-token: must be at least 16 characters (use a long random value)");
+  }
+  if (c.metrics === "token" && !c.adminToken) {
+    throw new ConfigError("--metrics token needs --admin-token");
+  }
 }
 
 /** The defaults, optionally overridden: for tests and embedding. */

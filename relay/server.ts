@@ -7,10 +7,11 @@ import type { AddressInfo } from "node:net";
 import { createApp, type RelayApp } from "./app.ts";
 import type { RelayConfig } from "./config.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import { createRelayPush } from "./push/relayPush.ts";
 import type { Push } from "./push/types.ts";
-import { createWebhookPush } from "./push/webhook.ts";
 import { createLmdbStore } from "./store/lmdb.ts";
 import { createMemoryStore } from "./store/memory.ts";
+import { createRedisStore, redactRedisUrl, waitForStore } from "./store/redis.ts";
 import type { Clock, Store, StoreOptions } from "./store/types.ts";
 
 export type RelayHandle = {
@@ -24,10 +25,8 @@ export type RelayHandle = {
 
 export type StartRelayDeps = { logger?: Logger; now?: Clock; store?: Store; push?: Push };
 
-/** Milliseconds open connections get to finish after close() before they are cut. */
-const CLOSE_GRACE_MS = 5_000;
-
-export function openStore(config: RelayConfig, now?: Clock): Store {
+/** Opens the configured store. A Redis store connects in the background (see `startRelay`). */
+export function openStore(config: RelayConfig, now?: Clock, logger?: Logger): Store {
   const options: StoreOptions = {
     sessionIdleTtl: config.sessionIdleTtl,
     tombstoneGrace: config.tombstoneGrace,
@@ -36,22 +35,20 @@ export function openStore(config: RelayConfig, now?: Clock): Store {
     maxPendingPerSession: config.maxPendingPerSession,
     ...(now ? { now } : {}),
   };
-  return config.store === "memory"
-    ? createMemoryStore(options)
-    : createLmdbStore({ ...options, dataDir: config.dataDir });
+  if (config.store === "memory") return createMemoryStore(options);
+  if (config.store === "lmdb") return createLmdbStore({ ...options, dataDir: config.dataDir });
+  return createRedisStore({ ...options, url: config.store, ...(logger ? { logger } : {}) });
 }
 
 export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {}): Promise<RelayHandle> {
   const logger = deps.logger ?? silentLogger();
-  const store = deps.store ?? openStore(config, deps.now);
-  const push =
-    deps.push ??
-    createWebhookPush({
-      allowHosts: config.pushAllowHosts,
-      allowPrivate: config.pushAllowPrivate,
-      retries: config.pushRetries,
-      timeoutMs: config.pushTimeoutMs,
-    });
+  const store = deps.store ?? openStore(config, deps.now, logger);
+  // Redis: do not report "listening" before it answers; a wrong URL fails the start (exit 1).
+  if (!deps.store && config.store !== "memory" && config.store !== "lmdb") {
+    await waitForStore(store, 10_000, redactRedisUrl(config.store));
+  }
+  // Webhooks, plus Web Push when VAPID keys are configured.
+  const push = deps.push ?? createRelayPush(config);
   const app = createApp({ store, push, config, logger });
   const server = createServer(app);
   // Idle keep-alive connections stay open longer than a reverse proxy keeps its upstream connections
@@ -121,10 +118,12 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       };
       reap();
       const idle = setInterval(reap, 20);
-      const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      // In-flight requests get --shutdown-timeout to finish; then the rest is cut.
+      const cut = setTimeout(() => server.closeAllConnections(), config.shutdownTimeout * 1000);
       await closed;
       clearInterval(idle);
       clearTimeout(cut);
+      await app.flushStats().catch((error: unknown) => logger.warn({ err: error }, "statistics not saved"));
       await store.close();
     })();
     return closing;

@@ -37,6 +37,8 @@ Pairing:
   --webhook-url <url>       where the relay should push new requests (the URL that reaches
                             "serve --webhook-port"); none: the wallet only pulls
                                                                    env BB_WALLET_WEBHOOK_URL
+  --webpush-subscription <json>  instead: a Web Push subscription (PushSubscription.toJSON()) for
+                            a relay with VAPID keys               env BB_WALLET_WEBPUSH_SUBSCRIPTION
   --relay-allow <url>       only pair with this relay; repeatable  env BB_WALLET_RELAYS (comma-separated)
   --wallet-name <name>      name shown to the dapp                 env BB_WALLET_NAME
 
@@ -66,6 +68,7 @@ const OPTIONS = {
   rpc: { type: "string", multiple: true },
   "chain-id": { type: "string" },
   "webhook-url": { type: "string" },
+  "webpush-subscription": { type: "string" },
   "relay-allow": { type: "string", multiple: true },
   "wallet-name": { type: "string" },
   approve: { type: "string" },
@@ -165,7 +168,9 @@ export async function runCli(
           ...(walletName ? { walletInfo: { name: walletName } } : {}),
         });
         const webhookUrl = v["webhook-url"] ?? (env.BB_WALLET_WEBHOOK_URL || undefined);
-        const result = await wallet.pair(uri, { webhookUrl });
+        const webPushSubscription =
+          v["webpush-subscription"] ?? (env.BB_WALLET_WEBPUSH_SUBSCRIPTION || undefined);
+        const result = await wallet.pair(uri, { webhookUrl, webPushSubscription });
         if (v.json) {
           out(JSON.stringify(result));
           return 0;
@@ -177,7 +182,13 @@ export async function runCli(
         out(`Account:    ${result.accounts.join(", ")}`);
         out(`Chain:      ${chainLabel(result.chainId)}`);
         out(
-          `Push:       ${result.push?.type === "webhook" ? result.push.url : "none (run `serve`; it pulls)"}`,
+          `Push:       ${
+            result.push?.type === "webhook"
+              ? result.push.url
+              : result.push?.type === "webpush"
+                ? `Web Push to ${new URL(result.push.subscription.endpoint).origin}`
+                : "none (run `serve`; it pulls)"
+          }`,
         );
         out(`State:      ${state.path}`);
         return 0;
@@ -285,6 +296,7 @@ export async function runCli(
           "unknown_session",
           "ambiguous_session",
           "bad_webhook_url",
+          "bad_push",
           "unknown_relay",
           "not_configured",
         ].includes(error.code));

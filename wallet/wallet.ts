@@ -30,9 +30,10 @@ import {
 } from "../protocol/pairingUri.ts";
 import { retrying, sleep } from "../protocol/relayHttp.ts";
 
-import type { PushTarget, ResponsePayload } from "../protocol/schemas.ts";
+import { describeIssues, PushTarget, type ResponsePayload } from "../protocol/schemas.ts";
 import {
   createWalletClient,
+  responseOutcome,
   type WalletClient,
   type WalletEvent,
   type WalletRequest,
@@ -160,6 +161,26 @@ export class WalletError extends Error {
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A Push API subscription as `PushSubscription.toJSON()` gives it (endpoint, keys.p256dh, keys.auth). */
+function parseWebPushSubscription(input: string | object): PushTarget {
+  let value: unknown = input;
+  if (typeof input === "string") {
+    try {
+      value = JSON.parse(input);
+    } catch {
+      throw new WalletError("bad_push", "--webpush-subscription is not JSON (PushSubscription.toJSON())");
+    }
+  }
+  const parsed = PushTarget.safeParse({ type: "webpush", subscription: value });
+  if (!parsed.success) {
+    throw new WalletError(
+      "bad_push",
+      `--webpush-subscription is not a Push API subscription: ${describeIssues(parsed.error).message}`,
+    );
+  }
+  return parsed.data;
+}
 const short = (id: string) => id.slice(0, 8);
 const SESSION_SYNC_MS = 1_000;
 const CANCEL_CHECK_MS = 3_000;
@@ -187,7 +208,11 @@ export function createWallet(options: WalletOptions) {
 
   async function pair(
     uriOrText: string | PairingUri,
-    o: { webhookUrl?: string | undefined } = {},
+    o: {
+      webhookUrl?: string | undefined;
+      /** A W3C Push API subscription (JSON text or object): the relay notifies it by Web Push. */
+      webPushSubscription?: string | object | undefined;
+    } = {},
   ): Promise<PairResult> {
     const uri = typeof uriOrText === "string" ? parsePairingUri(uriOrText) : uriOrText;
     if (isPairingUriExpired(uri)) {
@@ -219,6 +244,12 @@ export function createWallet(options: WalletOptions) {
         throw new WalletError("bad_webhook_url", `--webhook-url must be http(s), got ${url.protocol}`);
       }
       push = { type: "webhook", url: url.href };
+    }
+    if (o.webPushSubscription !== undefined) {
+      if (push) {
+        throw new WalletError("bad_push", "choose one push target: --webhook-url or --webpush-subscription");
+      }
+      push = parseWebPushSubscription(o.webPushSubscription);
     }
     const deviceId = state.read().deviceId;
     let session: WalletSession;
@@ -279,7 +310,7 @@ export function createWallet(options: WalletOptions) {
       pairing_not_found: `the relay ${relayUrl} does not know this pairing code: it was never created there, or the dapp already finished with it`,
       pairing_expired: "this pairing code has expired at the relay; ask the dapp for a new one",
       pairing_answered: "this pairing code was already used by a wallet; ask the dapp for a new one",
-      push_target_refused: `the relay refused the webhook URL as push target (${error.message}); pair without --webhook-url or use an address the relay allows`,
+      push_target_refused: `the relay refused the push target (${error.message}); pair without it, or use one the relay allows`,
     };
     const message = messages[error.code] ?? `the relay refused the pairing: ${error.message} (${error.code})`;
     return new WalletError(error.code, message);
@@ -497,7 +528,11 @@ export function createWallet(options: WalletOptions) {
       response: ResponsePayload,
     ): Promise<"delivered" | "gone" | "failed"> => {
       try {
-        await retrying(stopSignal, () => client.respond(session, request, response, { signal: stopSignal }));
+        // The outcome label lets the relay operator count approvals and rejections (metadata only).
+        const outcome = responseOutcome(response);
+        await retrying(stopSignal, () =>
+          client.respond(session, request, response, { signal: stopSignal, outcome }),
+        );
         return "delivered";
       } catch (error) {
         if (error instanceof RelayError && error.status >= 400 && error.status < 500) {

@@ -31,10 +31,19 @@ export type WebhookPushOptions = {
   lookup?: Lookup;
 };
 
-type Reply = { status: number; retryAfter: string | undefined };
+export type Reply = { status: number; retryAfter: string | undefined };
 
-/** One POST over node:http(s), connecting to `address` whatever DNS says now (no rebinding). */
-function postPinned(url: URL, body: string, address: ResolvedAddress, signal: AbortSignal): Promise<Reply> {
+/**
+ * One POST over node:http(s), connecting to `address` whatever DNS says now (no rebinding). `headers`
+ * replace the JSON defaults (Web Push sends an encrypted octet stream).
+ */
+export function postPinned(
+  url: URL,
+  body: string | Uint8Array,
+  address: ResolvedAddress,
+  signal: AbortSignal,
+  headers: Record<string, string | number> = { "content-type": "application/json" },
+): Promise<Reply> {
   const pinned: LookupFunction = (_hostname, options, callback) => {
     if (options.all) callback(null, [{ address: address.address, family: address.family }]);
     else callback(null, address.address, address.family);
@@ -49,8 +58,8 @@ function postPinned(url: URL, body: string, address: ResolvedAddress, signal: Ab
         lookup: pinned,
         signal,
         headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
+          ...headers,
+          "content-length": typeof body === "string" ? Buffer.byteLength(body) : body.byteLength,
           "user-agent": "balance-bridge-relay",
         },
       },
@@ -73,7 +82,7 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
@@ -141,7 +150,7 @@ export function createWebhookPush(options: WebhookPushOptions = {}): Push {
         const check = await checkTarget(url, policy);
         if (!check.ok) {
           reason = check.reason;
-          if (!check.retryable) return { ok: false, attempts, reason };
+          if (!check.retryable) return { ok: false, attempts, reason, refused: true };
         } else {
           attempts++;
           try {

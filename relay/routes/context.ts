@@ -9,12 +9,15 @@ export type Routes = Pick<Router, "route">;
 import type { PushTarget } from "../../protocol/schemas.ts";
 import { SessionId, UuidV4 } from "../../protocol/schemas.ts";
 import type { RelayConfig } from "../config.ts";
+import type { ExpiryWatch } from "../expiryWatch.ts";
 import { methodNotAllowed } from "../http/errors.ts";
 import { parseParam } from "../http/validate.ts";
+import type { LockdownGuard } from "../lockdown.ts";
 import type { Logger } from "../log.ts";
 import type { LongPoll } from "../longPoll.ts";
 import type { Push } from "../push/types.ts";
 import type { Store } from "../store/types.ts";
+import type { Telemetry } from "../telemetry.ts";
 import type { PollHandler, PollHandlers } from "./polls.ts";
 
 export type RouteContext = {
@@ -28,7 +31,13 @@ export type RouteContext = {
   /** The JSON body parser (415/413/400 handling), for POST and PUT routes. */
   json: RequestHandler;
   /** Starts a push to the wallet in the background (never delays the answer to the caller). */
-  notifyWallet(target: PushTarget, sessionId: string, requestId: string): void;
+  notifyWallet(target: PushTarget, sessionId: string, requestId: string, expiresAt?: number): void;
+  /** Metrics and daily statistics (operator tools). */
+  telemetry: Telemetry;
+  /** Operator lockdown checks. */
+  lockdown: LockdownGuard;
+  /** Counts pairings and requests that run out unanswered. */
+  expiries: ExpiryWatch;
 };
 
 type Method = "get" | "post" | "put" | "delete";

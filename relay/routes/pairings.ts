@@ -11,7 +11,7 @@ import { defineRoute, pollRoute, type RouteContext, type Routes } from "./contex
 
 export function pairingRoutes(
   router: Routes,
-  { store, push, config, logger, polls, json }: RouteContext,
+  { store, push, config, logger, polls, json, telemetry, lockdown, expiries }: RouteContext,
 ): void {
   defineRoute(router, "/v1/pairings", {
     post: [
@@ -19,9 +19,12 @@ export function pairingRoutes(
       async (req, res) => {
         const body = parseBody(CreatePairingBody, req.body);
         const ttl = checkTtl(body.ttl, PAIRING_TTL.default, config.maxPairingTtl);
+        await lockdown.checkCreate();
         const out = await store.createPairing(body.token, ttl);
         if (!out.ok) throw failure(out);
         res.status(201).json({ expiresAt: out.expiresAt });
+        telemetry.pairing("created");
+        expiries.pairing(body.token, out.expiresAt);
       },
     ],
   });
@@ -32,16 +35,25 @@ export function pairingRoutes(
       async (req, res) => {
         const token = parseParam(Token, req.params.token, "token");
         const body = parseBody(AnswerPairingBody, req.body);
+        await lockdown.checkAnswer(body.deviceId);
         if (body.push) {
           // Checked before anything is stored: a refused target must not leave a half-made session.
           const verdict = await push.validate(body.push);
-          if (!verdict.ok) throw httpError("push_target_refused", `push: ${verdict.reason}`);
+          if (!verdict.ok) {
+            telemetry.push(body.push.type, "refused");
+            throw httpError("push_target_refused", `push: ${verdict.reason}`);
+          }
         }
         const answer = { deviceId: body.deviceId, sessionId: body.sessionId, sealed: body.sealed };
         const out = await store.answerPairing(token, answer, body.push);
         if (!out.ok) throw failure(out);
         res.status(out.repeated ? 200 : 201).json({});
         if (!out.repeated) {
+          telemetry.pairing("answered");
+          expiries.settlePairing(token);
+          if (out.createdAt !== undefined) {
+            telemetry.answered("pairing_answer_seconds", Date.now() / 1000 - out.createdAt);
+          }
           logger.info(
             {
               pairing: shortHash(token),
@@ -59,6 +71,11 @@ export function pairingRoutes(
       const out = await store.ackPairing(token);
       if (!out.ok) throw failure(out);
       res.status(204).end();
+      expiries.settlePairing(token);
+      // The same DELETE acknowledges an answer or cancels an unanswered pairing: ask which it was.
+      const fate = await store.pairingFate(token);
+      if (fate === "answered") telemetry.pairing("acknowledged");
+      else if (fate === "cancelled") telemetry.pairing("cancelled");
     },
   });
 }

@@ -39,6 +39,8 @@ export function createPollHandlers(deps: {
   decorate(res: ServerResponse): void;
   maxWait: number;
   eventMax: number;
+  /** Requests handed to the wallet for the first time by the pull path (statistics). */
+  onFetched?: (n: number) => void;
 }): PollHandlers {
   const { store, longPoll, decorate, maxWait, eventMax } = deps;
   return {
@@ -82,6 +84,7 @@ export function createPollHandlers(deps: {
       });
       if (!out) return;
       if (!out.ok) throw failure(out);
+      if (out.fresh > 0) deps.onFetched?.(out.fresh);
       decorate(res);
       sendJson(res, 200, { requests: out.requests });
     },

@@ -19,7 +19,7 @@ import {
 
 export function requestRoutes(
   router: Routes,
-  { store, config, polls, json, notifyWallet }: RouteContext,
+  { store, config, polls, json, notifyWallet, telemetry, expiries }: RouteContext,
 ): void {
   defineRoute(router, "/v1/sessions/:sessionId/requests", {
     post: [
@@ -31,8 +31,11 @@ export function requestRoutes(
         const out = await store.postRequest(sessionId, { id: body.id, sealed: body.sealed, ttl });
         if (!out.ok) throw failure(out);
         sendJson(res, out.created ? 201 : 200, { expiresAt: out.expiresAt });
+        if (!out.created) return;
+        telemetry.request("posted");
+        expiries.request(sessionId, body.id, out.expiresAt);
         // After the answer: a slow or dead webhook never delays the extension.
-        if (out.created && out.push) notifyWallet(out.push, sessionId, body.id);
+        if (out.push) notifyWallet(out.push, sessionId, body.id, out.expiresAt);
       },
     ],
     get: pollRoute(polls.pending),
@@ -43,11 +46,14 @@ export function requestRoutes(
       const out = await store.fetchRequest(sessionIdOf(req), requestIdOf(req));
       if (!out.ok) throw failure(out);
       sendJson(res, 200, out.request);
+      telemetry.request("fetched");
     },
     delete: async (req, res) => {
       const out = await store.deleteRequest(sessionIdOf(req), requestIdOf(req));
       if (!out.ok) throw failure(out);
       sendEmpty(res, 204);
+      if (out.action === "cancelled") telemetry.request("cancelled");
+      expiries.settleRequest(sessionIdOf(req), requestIdOf(req));
     },
   });
 
@@ -61,6 +67,14 @@ export function requestRoutes(
         const out = await store.putResponse(sessionId, id, body.sealed);
         if (!out.ok) throw failure(out);
         sendJson(res, out.repeated ? 200 : 201, {});
+        if (out.repeated) return;
+        telemetry.request("answered");
+        expiries.settleRequest(sessionId, id);
+        // The wallet's optional plaintext label: counted, never stored or checked against the sealed body.
+        telemetry.response(body.outcome ?? "unlabelled");
+        if (out.postedAt !== undefined) {
+          telemetry.answered("request_answer_seconds", Date.now() / 1000 - out.postedAt);
+        }
       },
     ],
     get: pollRoute(polls.response),

@@ -69,7 +69,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       const token = id32();
       expect(await store.createPairing(token, 60)).toMatchObject({ ok: true });
       const answer = pairAnswer();
-      expect(await store.answerPairing(token, answer, push)).toEqual({ ok: true, repeated: false });
+      expect(await store.answerPairing(token, answer, push)).toMatchObject({ ok: true, repeated: false });
       return answer.sessionId;
     }
 
@@ -88,7 +88,11 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.createPairing(token, 30);
         const answer = pairAnswer();
         expect(await store.answerPairing(id32(), answer)).toEqual({ ok: false, error: "pairing_not_found" });
-        expect(await store.answerPairing(token, answer)).toEqual({ ok: true, repeated: false });
+        expect(await store.answerPairing(token, answer)).toEqual({
+          ok: true,
+          repeated: false,
+          createdAt: T0 / 1000,
+        });
         expect(await store.answerPairing(token, { ...answer })).toEqual({ ok: true, repeated: true });
         expect(await store.answerPairing(token, pairAnswer())).toEqual({
           ok: false,
@@ -242,7 +246,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.markNotified(sid, id)).toBe(false);
         expect(await store.readResponse(sid, id)).toEqual({ ok: true, status: "fetched" });
         const response = sealed();
-        expect(await store.putResponse(sid, id, response)).toEqual({ ok: true, repeated: false });
+        expect(await store.putResponse(sid, id, response)).toMatchObject({ ok: true, repeated: false });
         expect(await store.readResponse(sid, id)).toEqual({ ok: true, sealed: response });
         // The wallet may read its request again after answering.
         expect(await store.fetchRequest(sid, id)).toMatchObject({ ok: true, request: { id, sealed: body } });
@@ -253,7 +257,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const id = randomUUID();
         await store.postRequest(sid, { id, sealed: sealed(), ttl: 30 });
         const response = sealed();
-        expect(await store.putResponse(sid, id, response)).toEqual({ ok: true, repeated: false });
+        expect(await store.putResponse(sid, id, response)).toMatchObject({ ok: true, repeated: false });
         expect(await store.putResponse(sid, id, sealed())).toEqual({ ok: false, error: "request_answered" });
         expect(await store.putResponse(sid, id, response)).toEqual({ ok: true, repeated: true });
         expect(await store.readResponse(sid, id)).toEqual({ ok: true, sealed: response });
@@ -515,8 +519,161 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.deleteSession(sid);
         const token = id32();
         await store.createPairing(token, 30);
-        expect(await store.answerPairing(token, pairAnswer(sid))).toEqual({ ok: true, repeated: false });
+        expect(await store.answerPairing(token, pairAnswer(sid))).toMatchObject({
+          ok: true,
+          repeated: false,
+        });
         expect(await store.readEvents(sid, 0, 10)).toEqual({ ok: true, events: [] });
+      });
+    });
+
+    describe("operator tools", () => {
+      it("answers report when the pairing was created and the request posted (first answer only)", async () => {
+        const token = id32();
+        t = T0 + 500;
+        await store.createPairing(token, 60);
+        advance(3);
+        const answer = pairAnswer();
+        expect(await store.answerPairing(token, answer)).toEqual({
+          ok: true,
+          repeated: false,
+          createdAt: T0 / 1000 + 0.5,
+        });
+        expect(await store.answerPairing(token, answer)).toEqual({ ok: true, repeated: true });
+        const sid = answer.sessionId;
+        const id = randomUUID();
+        await store.postRequest(sid, { id, sealed: sealed(), ttl: 30 });
+        advance(2);
+        const response = sealed();
+        expect(await store.putResponse(sid, id, response)).toEqual({
+          ok: true,
+          repeated: false,
+          postedAt: T0 / 1000 + 3.5,
+        });
+        expect(await store.putResponse(sid, id, response)).toEqual({ ok: true, repeated: true });
+      });
+
+      it("dropPush removes the session's push target only while it is the same target", async () => {
+        const push: PushTarget = {
+          type: "webpush",
+          subscription: { endpoint: "https://push.example/sub/1", keys: { p256dh: "BPk", auth: "a1" } },
+        };
+        const sid = await session(push);
+        const other: PushTarget = { type: "webhook", url: "https://wallet.example/hook" };
+        expect(await store.dropPush(sid, other)).toBe(false);
+        expect(await store.dropPush(id32(), push)).toBe(false);
+        // Compared by value, whatever the key order.
+        const reordered = JSON.parse(
+          '{"subscription":{"keys":{"auth":"a1","p256dh":"BPk"},"endpoint":"https://push.example/sub/1"},"type":"webpush"}',
+        ) as PushTarget;
+        expect(await store.dropPush(sid, reordered)).toBe(true);
+        expect(await store.dropPush(sid, push)).toBe(false);
+        const posted = await store.postRequest(sid, { id: randomUUID(), sealed: sealed(), ttl: 30 });
+        expect(posted).toMatchObject({ ok: true, created: true });
+        expect(posted.ok && posted.push).toBeUndefined();
+        // The session itself is untouched: still pullable.
+        expect(await store.fetchPending(sid)).toMatchObject({ ok: true, fresh: 1 });
+      });
+
+      it("sessionDevice names a live session's device, and nothing once it is gone", async () => {
+        const token = id32();
+        await store.createPairing(token, 60);
+        const answer = pairAnswer();
+        await store.answerPairing(token, answer);
+        expect(await store.sessionDevice(answer.sessionId)).toBe(answer.deviceId);
+        expect(await store.sessionDevice(id32())).toBeUndefined();
+        await store.deleteSession(answer.sessionId);
+        expect(await store.sessionDevice(answer.sessionId)).toBeUndefined();
+      });
+
+      it("keeps the lockdown state: pairing lock and blocked devices, never expiring", async () => {
+        expect(await store.readLockdown()).toEqual({ pairingsLocked: false, blockedDevices: [] });
+        await store.lockPairings(true);
+        await store.lockPairings(true);
+        const a = randomUUID();
+        const b = randomUUID();
+        expect(await store.blockDevice(a, true)).toBe(true);
+        expect(await store.blockDevice(a, true)).toBe(false);
+        expect(await store.blockDevice(b, true)).toBe(true);
+        const state = await store.readLockdown();
+        expect(state.pairingsLocked).toBe(true);
+        expect([...state.blockedDevices].sort()).toEqual([a, b].sort());
+        advance(OPTIONS.sessionIdleTtl * 10 + OPTIONS.tombstoneGrace * 10);
+        await store.sweep();
+        expect((await store.readLockdown()).pairingsLocked).toBe(true);
+        expect(await store.blockDevice(a, false)).toBe(true);
+        expect(await store.blockDevice(a, false)).toBe(false);
+        await store.lockPairings(false);
+        expect(await store.readLockdown()).toEqual({ pairingsLocked: false, blockedDevices: [b] });
+      });
+
+      it("adds statistics counters per day, atomically under concurrency", async () => {
+        expect(await store.readStats("2025-06-15")).toEqual({});
+        await store.recordStats("2025-06-15", { pairings_created: 2, requests_posted: 1 });
+        await Promise.all(
+          Array.from({ length: 20 }, () => store.recordStats("2025-06-15", { pairings_created: 1, x: 0.5 })),
+        );
+        await store.recordStats("2025-06-16", { pairings_created: 7 });
+        await store.recordStats("2025-06-15", {});
+        expect(await store.readStats("2025-06-15")).toEqual({
+          pairings_created: 22,
+          requests_posted: 1,
+          x: 10,
+        });
+        expect(await store.readStats("2025-06-16")).toEqual({ pairings_created: 7 });
+        // Kept well beyond every other record's lifetime.
+        advance(30 * 86_400);
+        await store.sweep();
+        expect(await store.readStats("2025-06-16")).toEqual({ pairings_created: 7 });
+      });
+
+      it("tells how a pairing ended: pending, answered, cancelled, expired, unknown", async () => {
+        const [answered, cancelled, expired, pending] = [id32(), id32(), id32(), id32()];
+        for (const token of [answered, cancelled, expired]) await store.createPairing(token, 10);
+        await store.createPairing(pending, 60);
+        await store.answerPairing(answered, pairAnswer());
+        await store.ackPairing(cancelled);
+        expect(await store.pairingFate(expired)).toBe("pending");
+        advance(10);
+        expect(await store.pairingFate(answered)).toBe("answered");
+        expect(await store.pairingFate(cancelled)).toBe("cancelled");
+        expect(await store.pairingFate(expired)).toBe("expired");
+        expect(await store.pairingFate(pending)).toBe("pending");
+        expect(await store.pairingFate(id32())).toBe("unknown");
+        advance(OPTIONS.tombstoneGrace);
+        expect(await store.pairingFate(expired)).toBe("unknown");
+      });
+
+      it("tells how a request ended: pending, answered, cancelled, expired, unknown", async () => {
+        const sid = await session();
+        const [answered, acked, cancelled, expired] = [
+          randomUUID(),
+          randomUUID(),
+          randomUUID(),
+          randomUUID(),
+        ];
+        // At most maxPendingPerSession (3) pending at once.
+        for (const id of [answered, acked, cancelled]) {
+          expect(await store.postRequest(sid, { id, sealed: sealed(), ttl: 10 })).toMatchObject({ ok: true });
+        }
+        expect(await store.requestFate(sid, cancelled)).toBe("pending");
+        await store.putResponse(sid, answered, sealed());
+        await store.putResponse(sid, acked, sealed());
+        await store.deleteRequest(sid, acked);
+        await store.deleteRequest(sid, cancelled);
+        expect(await store.postRequest(sid, { id: expired, sealed: sealed(), ttl: 10 })).toMatchObject({
+          ok: true,
+        });
+        expect(await store.requestFate(sid, expired)).toBe("pending");
+        advance(10);
+        expect(await store.requestFate(sid, answered)).toBe("answered");
+        expect(await store.requestFate(sid, acked)).toBe("answered");
+        expect(await store.requestFate(sid, cancelled)).toBe("cancelled");
+        expect(await store.requestFate(sid, expired)).toBe("expired");
+        expect(await store.requestFate(sid, randomUUID())).toBe("unknown");
+        expect(await store.requestFate(id32(), expired)).toBe("unknown");
+        await store.deleteSession(sid);
+        expect(await store.requestFate(sid, answered)).toBe("unknown");
       });
     });
 

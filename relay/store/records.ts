@@ -9,6 +9,8 @@
  *   r:<sid>:<id>         request          purge at expiresAt + grace
  *   e:<sid>:<seq>        event            purge at its time + retention
  *   i:<sid>:<id>         event id → seq   (idempotent POST), same purge as the event
+ *   o:lockdown           operator lockdown state        never purged
+ *   m:<YYYY-MM-DD>       a day's statistics counters    purge STATS_RETENTION_DAYS after the day
  */
 import { createHash } from "node:crypto";
 import type { PushTarget } from "../../protocol/schemas.ts";
@@ -17,15 +19,19 @@ import {
   type AckPairingOutcome,
   type AnswerPairingOutcome,
   type CreatePairingOutcome,
+  type DayStats,
   type DeleteRequestOutcome,
   type DeleteSessionOutcome,
   type DeliveryStatus,
+  type Fate,
   type FetchPendingOutcome,
   type FetchRequestOutcome,
+  type Lockdown,
   type PairingAnswer,
   type PostEventOutcome,
   type PostRequestOutcome,
   type PutResponseOutcome,
+  STATS_RETENTION_DAYS,
   STORE_DEFAULTS,
   type Store,
   type StoredEvent,
@@ -36,7 +42,14 @@ import {
 } from "./types.ts";
 import { createWatchHub } from "./watchHub.ts";
 
-type PairingRec = { expiresAt: number; answer?: PairingAnswer; answerHash?: string; acked?: true };
+type PairingRec = {
+  expiresAt: number;
+  /** Unix seconds (fractional) of creation; absent on records written before it existed. */
+  createdAt?: number;
+  answer?: PairingAnswer;
+  answerHash?: string;
+  acked?: true;
+};
 type SessionRec = {
   deviceId: string;
   push?: PushTarget;
@@ -52,6 +65,8 @@ type SessionRec = {
 };
 type RequestRec = {
   seq: number;
+  /** Unix seconds (fractional) of the post; absent on records written before it existed. */
+  postedAt?: number;
   sealed?: string;
   sealedHash: string;
   expiresAt: number;
@@ -70,11 +85,29 @@ const key = {
   request: (sid: string, id: string) => `r:${sid}:${id}`,
   event: (sid: string, seq: number) => `e:${sid}:${seq}`,
   eventId: (sid: string, id: string) => `i:${sid}:${id}`,
+  lockdown: "o:lockdown",
+  stats: (day: string) => `m:${day}`,
 };
+/** purgeAt of records that must never be swept. */
+const FOREVER = Number.MAX_SAFE_INTEGER;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 const hash = (...parts: string[]) => createHash("sha256").update(parts.join("\n")).digest("base64url");
 
 const DELETED = Symbol("deleted");
+
+/** Two push targets are the same when their canonical JSON is (key order does not matter). */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+const samePush = (a: PushTarget, b: PushTarget) => canonical(a) === canonical(b);
 
 /** A transaction's view: reads see its own earlier writes; writes are collected and applied at the end. */
 function createTx(kv: KvSnapshot) {
@@ -231,6 +264,11 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
     tx.del(key.eventId(sid, ev.id));
   }
 
+  function lockdownOf(tx: Tx): Lockdown {
+    const l = tx.get<Lockdown>(key.lockdown);
+    return { pairingsLocked: l?.pairingsLocked ?? false, blockedDevices: [...(l?.blockedDevices ?? [])] };
+  }
+
   function dropSession(tx: Tx, sid: string) {
     tx.del(key.session(sid));
     for (const prefix of [`r:${sid}:`, `e:${sid}:`, `i:${sid}:`]) {
@@ -245,7 +283,11 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
       return write<CreatePairingOutcome>((tx) => {
         if (getPairing(tx, token)) return { result: { ok: false, error: "pairing_exists" } };
         const expiresAt = expiryFor(ttl);
-        tx.put(key.pairing(token), { expiresAt } satisfies PairingRec, expiresAt + grace);
+        tx.put(
+          key.pairing(token),
+          { expiresAt, createdAt: nowSec() } satisfies PairingRec,
+          expiresAt + grace,
+        );
         return { result: { ok: true, expiresAt } };
       });
     },
@@ -278,11 +320,19 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
         putSession(tx, answer.sessionId, session);
         const next: PairingRec = {
           expiresAt: p.expiresAt,
+          ...(p.createdAt !== undefined ? { createdAt: p.createdAt } : {}),
           answer: { deviceId: answer.deviceId, sessionId: answer.sessionId, sealed: answer.sealed },
           answerHash,
         };
         tx.put(key.pairing(token), next, p.expiresAt + grace);
-        return { result: { ok: true, repeated: false }, notify: [watchKeys.pairing(token)] };
+        return {
+          result: {
+            ok: true,
+            repeated: false,
+            ...(p.createdAt !== undefined ? { createdAt: p.createdAt } : {}),
+          },
+          notify: [watchKeys.pairing(token)],
+        };
       });
     },
 
@@ -305,6 +355,7 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
         // Forget the answer but keep the token reserved until purge, so it can never be registered again.
         const next: PairingRec = {
           expiresAt: p.expiresAt,
+          ...(p.createdAt !== undefined ? { createdAt: p.createdAt } : {}),
           ...(p.answerHash !== undefined ? { answerHash: p.answerHash } : {}),
           acked: true,
         };
@@ -340,7 +391,7 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
         }
         const seq = s.reqSeq + 1;
         const expiresAt = expiryFor(ttl);
-        putRequest(tx, sid, id, { seq, sealed, sealedHash, expiresAt, status: "queued" });
+        putRequest(tx, sid, id, { seq, postedAt: nowSec(), sealed, sealedHash, expiresAt, status: "queued" });
         s = { ...s, reqSeq: seq, pending: [...pending, id] };
         touch(tx, sid, s, true);
         return {
@@ -423,7 +474,14 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
         if (isPast(r.expiresAt)) return { result: { ok: false, error: "request_expired" } };
         if (r.cancelled) return { result: { ok: false, error: "request_cancelled" } };
         putRequest(tx, sid, id, { ...r, response: sealed, responseHash });
-        return { result: { ok: true, repeated: false }, notify: [watchKeys.request(sid, id)] };
+        return {
+          result: {
+            ok: true,
+            repeated: false,
+            ...(r.postedAt !== undefined ? { postedAt: r.postedAt } : {}),
+          },
+          notify: [watchKeys.request(sid, id)],
+        };
       });
     },
 
@@ -511,6 +569,83 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
       });
       if (out.due) await touchLater(sid);
       return out.ok ? { ok: true, events: out.events } : { ok: false, error: out.error };
+    },
+
+    dropPush(sid, target) {
+      return write<boolean>((tx) => {
+        const s = liveSession(tx, sid);
+        if (!s?.push || !samePush(s.push, target)) return { result: false };
+        const { push: _dropped, ...rest } = s;
+        putSession(tx, sid, rest);
+        return { result: true };
+      });
+    },
+
+    async sessionDevice(sid) {
+      return read((tx) => liveSession(tx, sid)?.deviceId);
+    },
+
+    async readLockdown() {
+      return read((tx) => lockdownOf(tx));
+    },
+
+    async lockPairings(locked) {
+      await write((tx) => {
+        const l = lockdownOf(tx);
+        if (l.pairingsLocked !== locked) tx.put(key.lockdown, { ...l, pairingsLocked: locked }, FOREVER);
+        return { result: undefined };
+      });
+    },
+
+    blockDevice(deviceId, blocked) {
+      return write<boolean>((tx) => {
+        const l = lockdownOf(tx);
+        const has = l.blockedDevices.includes(deviceId);
+        if (has === blocked) return { result: false };
+        const blockedDevices = blocked
+          ? [...l.blockedDevices, deviceId].sort()
+          : l.blockedDevices.filter((d) => d !== deviceId);
+        tx.put(key.lockdown, { ...l, blockedDevices } satisfies Lockdown, FOREVER);
+        return { result: true };
+      });
+    },
+
+    async recordStats(day, counters) {
+      if (!DAY_RE.test(day)) throw new TypeError(`recordStats: day must be YYYY-MM-DD, got "${day}"`);
+      const entries = Object.entries(counters).filter(([, n]) => Number.isFinite(n) && n !== 0);
+      if (entries.length === 0) return;
+      await write((tx) => {
+        const next: DayStats = { ...tx.get<DayStats>(key.stats(day)) };
+        for (const [name, n] of entries) next[name] = (next[name] ?? 0) + n;
+        const dayEnd = Date.parse(`${day}T00:00:00Z`) / 1000 + 86_400;
+        tx.put(key.stats(day), next, dayEnd + STATS_RETENTION_DAYS * 86_400);
+        return { result: undefined };
+      });
+    },
+
+    async readStats(day) {
+      return read((tx) => ({ ...tx.get<DayStats>(key.stats(day)) }));
+    },
+
+    async pairingFate(token) {
+      return read((tx): Fate => {
+        const p = getPairing(tx, token);
+        if (!p) return "unknown";
+        if (p.answerHash !== undefined) return "answered";
+        if (p.acked) return "cancelled";
+        return isPast(p.expiresAt) ? "expired" : "pending";
+      });
+    },
+
+    async requestFate(sid, id) {
+      return read((tx): Fate => {
+        if (!liveSession(tx, sid)) return "unknown";
+        const r = getRequest(tx, sid, id);
+        if (!r) return "unknown";
+        if (r.responseHash !== undefined) return "answered";
+        if (r.cancelled) return "cancelled";
+        return isPast(r.expiresAt) ? "expired" : "pending";
+      });
     },
 
     watch: (k, listener) => hub.watch(k, listener),

@@ -30,7 +30,8 @@ export type DeliveryStatus = "queued" | "notified" | "fetched";
 
 export type CreatePairingOutcome = { ok: true; expiresAt: number } | Fail<"pairing_exists">;
 export type AnswerPairingOutcome =
-  | { ok: true; repeated: boolean }
+  /** `createdAt`: unix seconds (fractional) the pairing was created; on a first answer only (statistics). */
+  | { ok: true; repeated: boolean; createdAt?: number }
   | Fail<"pairing_not_found" | "pairing_expired" | "pairing_answered" | "session_exists">;
 export type ReadPairingOutcome =
   | { ok: true; expiresAt: number; answer?: PairingAnswer }
@@ -49,7 +50,8 @@ export type FetchPendingOutcome =
   /** `fresh`: how many of `requests` had not been fetched before this call (the pull long-poll waits for one). */
   { ok: true; requests: StoredRequest[]; fresh: number } | Fail<"session_not_found">;
 export type PutResponseOutcome =
-  | { ok: true; repeated: boolean }
+  /** `postedAt`: unix seconds (fractional) the request was posted; on a first response only (statistics). */
+  | { ok: true; repeated: boolean; postedAt?: number }
   | Fail<
       "session_not_found" | "request_not_found" | "request_expired" | "request_cancelled" | "request_answered"
     >;
@@ -67,6 +69,25 @@ export type PostEventOutcome =
 export type ReadEventsOutcome = { ok: true; events: StoredEvent[] } | Fail<"session_not_found">;
 
 export type Unwatch = () => void;
+
+/**
+ * Operator lockdown (docs/OPERATING.md "Lockdown"), shared by every instance: no new pairings at all,
+ * and/or device ids whose pairings and sessions are refused (403).
+ */
+export type Lockdown = { pairingsLocked: boolean; blockedDevices: string[] };
+
+/**
+ * How a pairing or a request ended, for the expiry statistics: `answered` (a wallet answer / a response
+ * landed), `cancelled` (DELETE before any answer), `expired` (its ttl passed with neither), `pending`
+ * (none of these yet), `unknown` (never known, forgotten after the grace, or its session is gone).
+ */
+export type Fate = "pending" | "answered" | "cancelled" | "expired" | "unknown";
+
+/**
+ * A day's statistics: named counters, added to by every instance (`recordStats`). Counter names are
+ * chosen by the relay (`relay/telemetry.ts`); a store only adds and reads numbers.
+ */
+export type DayStats = Record<string, number>;
 
 export interface Store {
   /** "memory", "lmdb", …: reported by /healthz. */
@@ -126,6 +147,34 @@ export interface Store {
   /** Retained events with `seq > after`, ascending, at most `limit`. */
   readEvents(sessionId: string, after: number, limit: number): Promise<ReadEventsOutcome>;
 
+  // ── Operator tools (shared by every instance) ────────────────────────────────────────────────
+  /**
+   * Removes the session's push target if it is still `target` (compared by value): the push service
+   * said the subscription is gone (404, RFC 8030 §7.3; or 410, which push services use too). Later
+   * requests are not pushed (the wallet pulls). False when there was no live session or its target
+   * differs (e.g. none any more).
+   */
+  dropPush(sessionId: string, target: PushTarget): Promise<boolean>;
+  /** The device id of a live session, or undefined (lockdown: a blocked device's sessions are refused). */
+  sessionDevice(sessionId: string): Promise<string | undefined>;
+  /** The lockdown state (default: nothing locked, nothing blocked). Never expires. */
+  readLockdown(): Promise<Lockdown>;
+  /** Locks or unlocks new pairings relay-wide. */
+  lockPairings(locked: boolean): Promise<void>;
+  /** Blocks (or unblocks) a device id; true when this changed the state. */
+  blockDevice(deviceId: string, blocked: boolean): Promise<boolean>;
+  /**
+   * Adds each counter to the day's statistics (`day`: YYYY-MM-DD, UTC) in one atomic step; counters not
+   * named are left alone, unknown ones start at 0. Kept at least `STATS_RETENTION_DAYS` days.
+   */
+  recordStats(day: string, counters: Readonly<DayStats>): Promise<void>;
+  /** The day's counters (an empty object for a day without any). */
+  readStats(day: string): Promise<DayStats>;
+  /** How the pairing ended (or `pending`); see `Fate`. A read: changes nothing. */
+  pairingFate(token: string): Promise<Fate>;
+  /** How the request ended (or `pending`); see `Fate`. A read: changes nothing. */
+  requestFate(sessionId: string, id: string): Promise<Fate>;
+
   // ── Plumbing ────────────────────────────────────────────────────────────────────────────────
   /**
    * Calls `listener` after every committed write that touches `key` (see `watchKeys`). Long-polls
@@ -162,6 +211,9 @@ export const STORE_DEFAULTS = {
   eventMax: 100,
   maxPendingPerSession: 100,
 } as const;
+
+/** Days a day's statistics are kept at least (they are small: a few dozen counters per day). */
+export const STATS_RETENTION_DAYS = 400;
 
 /** Keys for `Store.watch`: one per thing a long-poll can wait for. */
 export const watchKeys = {

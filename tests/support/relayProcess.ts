@@ -25,6 +25,8 @@ export type RelayProcess = {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Graceful stop: SIGTERM, then SIGKILL after 5 s if it has not exited. */
   stop(): Promise<void>;
+  /** Resolves with how the process ended (exit code, or the signal that killed it). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -71,6 +73,10 @@ export function startRelayProcess(options: RelayProcessOptions = {}): Promise<Re
     clearTimeout(timer);
   };
 
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once("exit", (code, signal) => done({ code, signal })),
+  );
+
   return new Promise<RelayProcess>((resolvePromise, reject) => {
     let settled = false;
     const fail = (why: string) => {
@@ -101,7 +107,7 @@ export function startRelayProcess(options: RelayProcessOptions = {}): Promise<Re
         if (entry.msg === "listening" && typeof entry.url === "string" && child.pid !== undefined) {
           settled = true;
           clearTimeout(timer);
-          resolvePromise({ url: entry.url, pid: child.pid, kill, stop });
+          resolvePromise({ url: entry.url, pid: child.pid, kill, stop, exited: ended });
           return;
         }
       }
