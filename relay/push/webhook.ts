@@ -9,6 +9,7 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import type { PushTarget } from "../../protocol/schemas.ts";
+import { deliverWithRetries, type Reply } from "./deliver.ts";
 import { checkTarget, type Lookup, type ResolvedAddress } from "./ssrf.ts";
 import type { Push, PushResult } from "./types.ts";
 
@@ -30,8 +31,6 @@ export type WebhookPushOptions = {
   /** Replaces the DNS lookup (tests). */
   lookup?: Lookup;
 };
-
-export type Reply = { status: number; retryAfter: string | undefined };
 
 /**
  * One POST over node:http(s), connecting to `address` whatever DNS says now (no rebinding). `headers`
@@ -73,29 +72,6 @@ export function postPinned(
     req.end(body);
   });
 }
-
-/** Retry-After as ms: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-const retryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
 export function createWebhookPush(options: WebhookPushOptions = {}): Push {
   const policy = {
@@ -141,38 +117,16 @@ export function createWebhookPush(options: WebhookPushOptions = {}): Push {
       if (target.type !== "webhook") return { ok: false, attempts: 0, reason: "web push is not enabled" };
       const url = new URL(target.url);
       const body = JSON.stringify({ sessionId: message.sessionId, requestId: message.requestId });
-      let reason = "not attempted";
-      let attempts = 0;
-      for (let attempt = 0; attempt <= retries; attempt++) {
-        if (signal?.aborted) return { ok: false, attempts, reason: "aborted" };
-        let delay = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        // Re-resolve and re-check before every attempt: the answer at pairing time may have changed.
-        const check = await checkTarget(url, policy);
-        if (!check.ok) {
-          reason = check.reason;
-          if (!check.retryable) return { ok: false, attempts, reason, refused: true };
-        } else {
-          attempts++;
-          try {
-            const reply = await send(url, body, check.addresses[0] as ResolvedAddress, signal);
-            if (reply.status >= 200 && reply.status < 300) return { ok: true, attempts };
-            reason = `receiver answered ${reply.status}`;
-            if (!retryableStatus(reply.status)) return { ok: false, attempts, reason };
-            const retryAfter = parseRetryAfter(reply.retryAfter);
-            if (retryAfter !== undefined) {
-              if (retryAfter > maxDelayMs)
-                return { ok: false, attempts, reason: `${reason}, Retry-After too long` };
-              delay = Math.max(delay, retryAfter);
-            }
-          } catch (error) {
-            reason = signal?.aborted
-              ? "aborted"
-              : `network error: ${error instanceof Error ? error.message : error}`;
-          }
-        }
-        if (attempt < retries) await sleep(delay, signal);
-      }
-      return { ok: false, attempts, reason };
+      return deliverWithRetries({
+        url,
+        policy,
+        retries,
+        baseDelayMs,
+        maxDelayMs,
+        peer: "receiver",
+        signal,
+        send: (address) => send(url, body, address, signal),
+      });
     },
   };
 }

@@ -18,9 +18,10 @@
 import { createECDH } from "node:crypto";
 import webpush from "web-push";
 import type { PushTarget } from "../../protocol/schemas.ts";
-import { checkTarget, type Lookup, type ResolvedAddress } from "./ssrf.ts";
+import { deliverWithRetries } from "./deliver.ts";
+import { checkTarget, type Lookup } from "./ssrf.ts";
 import type { Push, PushResult, PushValidation } from "./types.ts";
-import { parseRetryAfter, postPinned, sleep } from "./webhook.ts";
+import { postPinned } from "./webhook.ts";
 
 export type VapidKeys = {
   /** P-256 public key, uncompressed point (65 bytes), base64url: what browsers take as applicationServerKey. */
@@ -81,8 +82,6 @@ function checkKeys(subscription: Subscription): string | undefined {
   if (auth?.length !== 16) return "web push subscription keys.auth must be 16 bytes (base64url)";
   return undefined;
 }
-
-const retryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
 export function createWebPushPush(options: WebPushOptions): Push {
   const policy = {
@@ -170,47 +169,27 @@ export function createWebPushPush(options: WebPushOptions): Push {
       }
       const body = details.body ?? Buffer.alloc(0);
 
-      let reason = "not attempted";
-      let attempts = 0;
-      for (let attempt = 0; attempt <= retries; attempt++) {
-        if (signal?.aborted) return { ok: false, attempts, reason: "aborted" };
-        let delay = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt) * (0.5 + Math.random() / 2);
-        const check = await checkTarget(url, policy);
-        if (!check.ok) {
-          reason = check.reason.replace(/^webhook/, "web push");
-          if (!check.retryable) return { ok: false, attempts, reason, refused: true };
-        } else {
-          attempts++;
-          try {
-            const timeout = AbortSignal.timeout(timeoutMs);
-            const reply = await postPinned(
-              url,
-              body,
-              check.addresses[0] as ResolvedAddress,
-              signal ? AbortSignal.any([signal, timeout]) : timeout,
-              headers,
-            );
-            if (reply.status >= 200 && reply.status < 300) return { ok: true, attempts };
-            reason = `push service answered ${reply.status}`;
-            if (reply.status === 404 || reply.status === 410)
-              return { ok: false, attempts, reason, gone: true };
-            if (!retryableStatus(reply.status)) return { ok: false, attempts, reason };
-            const retryAfter = parseRetryAfter(reply.retryAfter);
-            if (retryAfter !== undefined) {
-              if (retryAfter > maxDelayMs) {
-                return { ok: false, attempts, reason: `${reason}, Retry-After too long` };
-              }
-              delay = Math.max(delay, retryAfter);
-            }
-          } catch (error) {
-            reason = signal?.aborted
-              ? "aborted"
-              : `network error: ${error instanceof Error ? error.message : error}`;
-          }
-        }
-        if (attempt < retries) await sleep(delay, signal);
-      }
-      return { ok: false, attempts, reason };
+      return deliverWithRetries({
+        url,
+        policy,
+        retries,
+        baseDelayMs,
+        maxDelayMs,
+        peer: "push service",
+        goneStatuses: [404, 410],
+        refusal: (reason) => reason.replace(/^webhook/, "web push"),
+        signal,
+        send(address) {
+          const timeout = AbortSignal.timeout(timeoutMs);
+          return postPinned(
+            url,
+            body,
+            address,
+            signal ? AbortSignal.any([signal, timeout]) : timeout,
+            headers,
+          );
+        },
+      });
     },
   };
 }
