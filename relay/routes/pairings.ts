@@ -5,6 +5,7 @@
 import { PAIRING_TTL } from "../../protocol/constants.ts";
 import { AnswerPairingBody, CreatePairingBody, Token } from "../../protocol/schemas.ts";
 import { failure, httpError } from "../http/errors.ts";
+import { sendJson } from "../http/respond.ts";
 import { checkTtl, parseBody, parseParam } from "../http/validate.ts";
 import { shortHash } from "../log.ts";
 import { defineRoute, pollRoute, type RouteContext, type Routes } from "./context.ts";
@@ -22,7 +23,7 @@ export function pairingRoutes(
         await lockdown.checkCreate();
         const out = await store.createPairing(body.token, ttl);
         if (!out.ok) throw failure(out);
-        res.status(201).json({ expiresAt: out.expiresAt });
+        sendJson(res, 201, { expiresAt: out.expiresAt });
         telemetry.pairing("created");
         expiries.pairing(body.token, out.expiresAt);
       },
@@ -47,7 +48,7 @@ export function pairingRoutes(
         const answer = { deviceId: body.deviceId, sessionId: body.sessionId, sealed: body.sealed };
         const out = await store.answerPairing(token, answer, body.push);
         if (!out.ok) throw failure(out);
-        res.status(out.repeated ? 200 : 201).json({});
+        sendJson(res, out.repeated ? 200 : 201, {});
         if (!out.repeated) {
           telemetry.pairing("answered");
           expiries.settlePairing(token);

@@ -8,7 +8,9 @@
  *   GET /v1/sessions/:sessionId/events?after=&wait=        (extension waits for wallet events)
  *
  * Each validates its parameters, then waits (longPoll.ts) and answers. Errors are thrown as relay
- * errors for the caller's error handler. `read`/`ready` are methods, not arrow properties: under tsx
+ * errors for the caller's error handler. The answer is chained with `.then`, not `await`ed: a
+ * suspended async function would hold its frame, promise and await closures (≈ 0.5 KB) for the whole
+ * wait of an idle poll. `read`/`ready` are methods, not arrow properties: under tsx
  * (esbuild keepNames) every named arrow created per request gets a 256-byte property table, and
  * these live as long as the poll.
  */
@@ -47,92 +49,104 @@ export function createPollHandlers(deps: {
     async pairing(res, params, query) {
       const token = parseParam(Token, params.token, "token");
       const waitSeconds = parseWait(query, maxWait);
-      const out = await longPoll.run({
-        res,
-        keys: [watchKeys.pairing(token)],
-        waitSeconds,
-        read() {
-          return store.readPairing(token);
-        },
-        ready(r) {
-          return !r.ok || r.answer !== undefined;
-        },
-      });
-      if (!out) return; // the client went away
-      if (!out.ok) throw failure(out);
-      decorate(res);
-      if (!out.answer) return sendEmpty(res, 204);
-      const { deviceId, sessionId, sealed } = out.answer;
-      sendJson(res, 200, { deviceId, sessionId, sealed });
+      return longPoll
+        .run({
+          res,
+          keys: [watchKeys.pairing(token)],
+          waitSeconds,
+          read() {
+            return store.readPairing(token);
+          },
+          ready(r) {
+            return !r.ok || r.answer !== undefined;
+          },
+        })
+        .then((out) => {
+          if (!out) return; // the client went away
+          if (!out.ok) throw failure(out);
+          decorate(res);
+          if (!out.answer) return sendEmpty(res, 204);
+          const { deviceId, sessionId, sealed } = out.answer;
+          sendJson(res, 200, { deviceId, sessionId, sealed });
+        });
     },
 
     async pending(res, params, query) {
       const sessionId = parseParam(SessionId, params.sessionId, "sessionId");
       const waitSeconds = parseWait(query, maxWait);
-      const out = await longPoll.run({
-        res,
-        keys: [watchKeys.requests(sessionId), watchKeys.session(sessionId)],
-        waitSeconds,
-        read() {
-          return store.fetchPending(sessionId);
-        },
-        // Hold while every pending request was already fetched: a wallet still deciding on one must
-        // not be answered at once in a loop. The answer lists every pending request all the same.
-        ready(r) {
-          return !r.ok || r.fresh > 0;
-        },
-      });
-      if (!out) return;
-      if (!out.ok) throw failure(out);
-      if (out.fresh > 0) deps.onFetched?.(out.fresh);
-      decorate(res);
-      sendJson(res, 200, { requests: out.requests });
+      return longPoll
+        .run({
+          res,
+          keys: [watchKeys.requests(sessionId), watchKeys.session(sessionId)],
+          waitSeconds,
+          read() {
+            return store.fetchPending(sessionId);
+          },
+          // Hold while every pending request was already fetched: a wallet still deciding on one must
+          // not be answered at once in a loop. The answer lists every pending request all the same.
+          ready(r) {
+            return !r.ok || r.fresh > 0;
+          },
+        })
+        .then((out) => {
+          if (!out) return;
+          if (!out.ok) throw failure(out);
+          if (out.fresh > 0) deps.onFetched?.(out.fresh);
+          decorate(res);
+          sendJson(res, 200, { requests: out.requests });
+        });
     },
 
     async response(res, params, query) {
       const sessionId = parseParam(SessionId, params.sessionId, "sessionId");
       const id = parseParam(UuidV4, params.id, "id");
       const waitSeconds = parseWait(query, maxWait);
-      const out = await longPoll.run({
-        res,
-        keys: [watchKeys.request(sessionId, id), watchKeys.session(sessionId)],
-        waitSeconds,
-        read() {
-          return store.readResponse(sessionId, id);
-        },
-        ready(r) {
-          return !r.ok || r.sealed !== undefined;
-        },
-      });
-      if (!out) return;
-      if (!out.ok) throw failure(out);
-      decorate(res);
-      if (out.sealed !== undefined) return sendJson(res, 200, { sealed: out.sealed });
-      // No response yet: a delivery receipt for the popup, in a header because a 204 has no body.
-      res.setHeader(REQUEST_STATUS_HEADER, out.status);
-      sendEmpty(res, 204);
+      return longPoll
+        .run({
+          res,
+          keys: [watchKeys.request(sessionId, id), watchKeys.session(sessionId)],
+          waitSeconds,
+          read() {
+            return store.readResponse(sessionId, id);
+          },
+          ready(r) {
+            return !r.ok || r.sealed !== undefined;
+          },
+        })
+        .then((out) => {
+          if (!out) return;
+          if (!out.ok) throw failure(out);
+          decorate(res);
+          if (out.sealed !== undefined) return sendJson(res, 200, { sealed: out.sealed });
+          // No response yet: a delivery receipt for the popup, in a header because a 204 has no body.
+          res.setHeader(REQUEST_STATUS_HEADER, out.status);
+          sendEmpty(res, 204);
+        });
     },
 
     async events(res, params, query) {
       const sessionId = parseParam(SessionId, params.sessionId, "sessionId");
       const after = parseAfter(query);
       const waitSeconds = parseWait(query, maxWait);
-      const out = await longPoll.run({
-        res,
-        keys: [watchKeys.events(sessionId), watchKeys.session(sessionId)],
-        waitSeconds,
-        read() {
-          return store.readEvents(sessionId, after, eventMax);
-        },
-        ready(r) {
-          return !r.ok || r.events.length > 0;
-        },
-      });
-      if (!out) return;
-      if (!out.ok) throw failure(out);
-      decorate(res);
-      const last = out.events.at(-1);
-      sendJson(res, 200, { events: out.events, next: last ? last.seq : after });
+      return longPoll
+        .run({
+          res,
+          keys: [watchKeys.events(sessionId), watchKeys.session(sessionId)],
+          waitSeconds,
+          read() {
+            return store.readEvents(sessionId, after, eventMax);
+          },
+          ready(r) {
+            return !r.ok || r.events.length > 0;
+          },
+        })
+        .then((out) => {
+          if (!out) return;
+          if (!out.ok) throw failure(out);
+          decorate(res);
+          const last = out.events.at(-1);
+          sendJson(res, 200, { events: out.events, next: last ? last.seq : after });
+        });
     },
   };
 }

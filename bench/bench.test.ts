@@ -1,0 +1,87 @@
+/**
+ * Smoke test of the benchmark's modules (`npm run bench`): each measurement runs one trivial case
+ * against an in-process relay or the bare ceiling server, and the report renders. It asserts shapes
+ * and counts only, never a time: timings belong to `npm run bench`, not to the test suite.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestRelay, type TestRelay } from "../tests/relay/helpers.ts";
+import { cannonPairings } from "./createPairing.ts";
+import { benchIdle } from "./idle.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { type Server, startCeiling } from "./lib/processes.ts";
+import { latency, median, medianDeep, quantile } from "./lib/stats.ts";
+import { type Results, renderSection } from "./report.ts";
+import { benchRoundTrip } from "./roundtrip.ts";
+import { benchWakeup } from "./wakeup.ts";
+
+let relay: TestRelay;
+let ceiling: Server;
+
+beforeAll(async () => {
+  [relay, ceiling] = await Promise.all([startTestRelay(), startCeiling()]);
+});
+afterAll(async () => {
+  await Promise.all([relay?.close(), ceiling?.stop()]);
+});
+
+describe("bench (smoke)", () => {
+  it("statistics: nearest-rank quantiles and medians", () => {
+    expect(quantile([5, 1, 4, 2, 3], 0.5)).toBe(3);
+    expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99)).toBe(10);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(
+      medianDeep([
+        { a: 1, b: { c: 2 } },
+        { a: 5, b: { c: 9 } },
+        { a: 3, b: { c: 4 } },
+      ]),
+    ).toEqual({
+      a: 3,
+      b: { c: 4 },
+    });
+    expect(latency([]).n).toBe(0);
+  });
+
+  it("create pairing: autocannon with a fresh token per request, against the relay and the ceiling", async () => {
+    for (const url of [relay.url, ceiling.url]) {
+      const f = await cannonPairings(url, { connections: 2, durationSec: 5, amount: 20 });
+      expect(f.bad).toBe(0);
+      expect(f.rps).toBeGreaterThan(0);
+    }
+  });
+
+  it("pairing wake-up and request round trip complete their cycles", async () => {
+    const o = { sequential: 3, concurrency: 2, parallelSec: 0.2, maxParallel: 4, warmup: 1 };
+    const w = await benchWakeup(relay.url, o);
+    expect(w.sequential.n).toBe(3);
+    expect(w.parallel.pairings).toBeGreaterThan(0);
+    const t = await benchRoundTrip(relay.url, o);
+    expect(t.sequential.n).toBe(3);
+    expect(t.parallel.roundTrips).toBeGreaterThan(0);
+  });
+
+  it("idle long-polls: held by the client process, counted on the server", async () => {
+    const f = await benchIdle(ceiling, { polls: 20, healthz: 3 });
+    expect(f.held).toBe(20);
+    expect(f.sockets).toBeGreaterThanOrEqual(20);
+    expect(f.rssHeldMiB).toBeGreaterThan(0);
+  });
+
+  it("renders a report section with the machine's description", () => {
+    const r: Results = {
+      mode: "quick",
+      machine: describeMachine(),
+      loadAtEnd: 0,
+      durationSec: 1,
+      runs: 1,
+      settings: {},
+      stores: [{ name: "redis", label: "redis", available: false, why: "not here" }],
+      wakeup: {},
+      roundtrip: {},
+      idle: undefined,
+    };
+    const text = renderSection(r);
+    expect(text).toContain("Quick run");
+    expect(text).toContain("not available (not here)");
+  });
+});

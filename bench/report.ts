@@ -1,0 +1,225 @@
+/**
+ * The report: one Markdown section per mode in docs/BENCHMARKS.md, between
+ * `<!-- bench:<mode>:begin -->` and `<!-- bench:<mode>:end -->` (everything outside the markers is
+ * written by hand and kept), plus the raw figures as JSON in test-results/ for comparisons.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { CreatePairingResult } from "./createPairing.ts";
+import type { E2eFigures } from "./e2e.ts";
+import type { IdleFigures } from "./idle.ts";
+import type { Machine } from "./lib/machine.ts";
+import { fmt, type Latency } from "./lib/stats.ts";
+import type { RoundTripFigures } from "./roundtrip.ts";
+import type { WakeupFigures } from "./wakeup.ts";
+
+export type Mode = "quick" | "full";
+
+export type Failed = { error: string };
+export type Maybe<T> = T | Failed;
+export const failed = <T>(m: Maybe<T> | undefined): m is Failed =>
+  m !== undefined && typeof m === "object" && m !== null && "error" in m;
+
+export type StoreLine = { name: string; label: string; available: boolean; why?: string };
+
+export type IdleLine = {
+  label: string;
+  runtime: string;
+  runs: number;
+  figures: IdleFigures;
+  /** Per held poll, relay / bare node:http in the same run (median over runs). */
+  perPollRatio?: number;
+  /** RSS while held, relay / bare node:http in the same run (median over runs). */
+  heldRatio?: number;
+};
+
+export type Results = {
+  mode: Mode;
+  machine: Machine;
+  loadAtEnd: number;
+  durationSec: number;
+  runs: number;
+  settings: Record<string, string | number>;
+  stores: StoreLine[];
+  create?: Maybe<CreatePairingResult>;
+  wakeup: Record<string, Maybe<WakeupFigures>>;
+  roundtrip: Record<string, Maybe<RoundTripFigures>>;
+  idle: Maybe<IdleLine[]> | undefined;
+  e2e?: Maybe<E2eFigures>;
+};
+
+export const TARGETS = {
+  createRatio: 0.6,
+  wakeupSeqP50: 0.5,
+  wakeupSeqP99: 2,
+  pairingsPerSec: 2000,
+  idleRssMiB: 150,
+  idleHealthzP99: 20,
+  e2eExclChainP50: 150,
+  providerBytes: 10 * 1024,
+} as const;
+
+const ok = (met: boolean) => (met ? "✅" : "❌");
+const ms = (v: number | undefined) => `${fmt(v)} ms`;
+const lat = (l: Latency) => `${fmt(l.p50)} / ${fmt(l.p99)}`;
+
+export function renderSection(r: Results): string {
+  const m = r.machine;
+  const out: string[] = [];
+  const shared = m.loadAtStart > 0.25 * m.cores || r.loadAtEnd > 0.25 * m.cores;
+  out.push(
+    `### ${r.mode === "full" ? "Full" : "Quick"} run, ${m.date}`,
+    "",
+    `Machine: ${m.cores} cores (${m.cpu}), ${fmt(m.memoryGiB)} GiB memory, ${m.os}, Node ${m.node}, ` +
+      `fd limit ${m.fdLimit}. Mode: \`${r.mode}\` (${r.runs} runs per figure; each figure is the median of ` +
+      `the runs, each ratio the median of per-run ratios), ${fmt(r.durationSec)} s in all. Load average ` +
+      `${fmt(m.loadAtStart)} at the start, ${fmt(r.loadAtEnd)} at the end${shared ? " — **the machine was shared with other work during this run: absolute figures are noisy; the ratios, taken within a run, are what count**" : ""}.`,
+    "",
+    `Settings: ${Object.entries(r.settings)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}.`,
+    "",
+  );
+  const unavailable = r.stores.filter((s) => !s.available);
+  for (const s of unavailable) out.push(`Store **${s.label}**: not available (${s.why}).`, "");
+
+  // 1. Create pairing
+  out.push("#### 1. Create pairing (`POST /v1/pairings`, 50 connections, autocannon)", "");
+  if (!r.create) out.push("Not run.", "");
+  else if (failed(r.create)) out.push(`Failed: ${r.create.error}`, "");
+  else {
+    const c = r.create;
+    out.push(
+      `${c.runs} runs of ${c.durationSec} s per target, every target in every run, ceiling first.`,
+      "",
+      "| Server | req/s | p50 | p99 | relay / ceiling (same run) | target ≥ 0.6× |",
+      "| --- | ---: | ---: | ---: | ---: | :---: |",
+    );
+    for (const t of c.targets) {
+      const rr = c.ratios.find((x) => x.label === t.label);
+      out.push(
+        `| ${t.label} | ${fmt(t.figures.rps)} | ${ms(t.figures.p50)} | ${ms(t.figures.p99)} | ${rr ? `${rr.ratio.toFixed(2)}×` : "(ceiling)"} | ${rr ? ok(rr.ratio >= TARGETS.createRatio) : ""} |`,
+      );
+    }
+    const bad = c.targets.reduce((n, t) => n + t.figures.bad, 0);
+    if (bad > 0)
+      out.push("", `⚠️ ${bad} requests failed (non-2xx or socket errors): the figures above are not valid.`);
+    out.push("");
+  }
+
+  // 2. Wake-up, 3. Round trip
+  const storeRows = (
+    title: string,
+    data: Record<string, Maybe<WakeupFigures | RoundTripFigures>>,
+    header: string,
+    row: (label: string, f: WakeupFigures | RoundTripFigures) => string,
+  ) => {
+    out.push(title, "", header);
+    for (const s of r.stores) {
+      const f = data[s.name];
+      if (!s.available) out.push(`| ${s.label} | not available (${s.why}) |`);
+      else if (f === undefined) out.push(`| ${s.label} | not run in this mode |`);
+      else if (failed(f)) out.push(`| ${s.label} | failed: ${f.error.replaceAll("|", "/").slice(0, 200)} |`);
+      else out.push(row(s.label, f));
+    }
+    out.push("");
+  };
+  storeRows(
+    "#### 2. Pairing wake-up (wallet's `PUT` → the dapp's waiting `GET` returns)",
+    r.wakeup,
+    "| Store | sequential p50 / p99 | target ≤ 0.5 / ≤ 2 ms | 50 parallel: p50 / p99 | pairings/s | target ≥ 2,000/s |\n| --- | ---: | :---: | ---: | ---: | :---: |",
+    (label, f) => {
+      const w = f as WakeupFigures;
+      return `| ${label} | ${lat(w.sequential)} ms (n=${w.sequential.n}) | ${ok(w.sequential.p50 <= TARGETS.wakeupSeqP50 && w.sequential.p99 <= TARGETS.wakeupSeqP99)} | ${lat(w.parallel)} ms | ${fmt(w.parallel.pairingsPerSec)} | ${ok(w.parallel.pairingsPerSec >= TARGETS.pairingsPerSec)} |`;
+    },
+  );
+  out.push(
+    "A pairing in pairings/s is the whole cycle of docs/PROTOCOL.md §2: create (POST), wait (GET), answer (PUT), wake-up, acknowledge (DELETE).",
+    "",
+  );
+  storeRows(
+    "#### 3. Request round trip (dapp `POST` → wallet's pull wakes → wallet `PUT`s the response → the dapp's waiting `GET` returns)",
+    r.roundtrip,
+    "| Store | sequential p50 / p99 | 50 parallel: p50 / p99 | round trips/s |\n| --- | ---: | ---: | ---: |",
+    (label, f) => {
+      const t = f as RoundTripFigures;
+      return `| ${label} | ${lat(t.sequential)} ms (n=${t.sequential.n}) | ${lat(t.parallel)} ms | ${fmt(t.parallel.roundTripsPerSec)} |`;
+    },
+  );
+
+  // 4. Idle long-polls
+  out.push("#### 4. Idle long-polls held at once", "");
+  if (!r.idle) out.push("Not run.", "");
+  else if (failed(r.idle)) out.push(`Failed: ${r.idle.error}`, "");
+  else {
+    out.push(
+      "| Server | polls held | RSS fresh | RSS before polls | RSS while held | per poll | RSS while held vs bare node:http (same run) | `/healthz` p50 / p99 while held | target ≤ 150 MB, p99 ≤ 20 ms |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    );
+    for (const line of r.idle) {
+      const f = line.figures;
+      const isRelay = line.perPollRatio !== undefined;
+      out.push(
+        `| ${line.label} | ${fmt(f.held)} | ${fmt(f.rssFreshMiB)} MB | ${fmt(f.rssBeforeMiB)} MB | ${fmt(f.rssHeldMiB)} MB | ${fmt(f.perPollKiB)} KB | ${isRelay ? `${(line.heldRatio ?? Number.NaN).toFixed(2)}×` : "(ceiling)"} | ${lat(f.healthz)} ms | ${isRelay ? ok(f.rssHeldMiB <= TARGETS.idleRssMiB && f.healthz.p99 <= TARGETS.idleHealthzP99) : ""} |`,
+      );
+    }
+    out.push(
+      "",
+      "MB here is MiB (VmRSS / 1024). “Before polls” is after the 10,000 POSTs that create the pairings the polls wait on (the bare server answers the same POSTs); “per poll” is (while held − before) / polls, which for the relay is low because its POSTs grew V8's heap and the polls reuse that room (the live heap per poll is in “Findings”); a Redis relay's figure excludes redis-server.",
+      "",
+    );
+  }
+
+  // 5. End to end
+  out.push("#### 5. End to end: `eth_sendTransaction` in Chromium → hash", "");
+  if (!r.e2e) out.push("Not run.", "");
+  else if (failed(r.e2e)) out.push(`Failed: ${r.e2e.error}`, "");
+  else {
+    const e = r.e2e;
+    const p = e.parts;
+    out.push(
+      `${e.iterations} transactions after a warm-up, sequential (p50 / p99, ms):`,
+      "",
+      "| Part | p50 / p99 |",
+      "| --- | ---: |",
+      `| page → background (provider, bridge, worker: checks, seal, store) | ${lat(p.pageToBackground)} |`,
+      `| background → relay → wallet (POST, the wallet's pull wakes, fetch, open) | ${lat(p.backgroundToWallet)} |`,
+      `| wallet: approve (auto), bookkeeping, prepare, sign — chain excluded | ${lat(p.walletExclChain)} |`,
+      `| of which signing (signTransaction) | ${lat(p.signing)} |`,
+      `| chain (the Hardhat node's own time for the wallet's RPC calls) | ${lat(p.chain)} |`,
+      `| back: wallet PUT → relay → worker's long-poll (${lat(p.relayToBackground)}) → page (${lat(p.backgroundToPage)}) | ${lat(p.back)} |`,
+      `| **total, page to hash** | **${lat(e.total)}** |`,
+      `| **total excluding the chain** (target p50 ≤ 150 ms ${ok(e.excludingChain.p50 <= TARGETS.e2eExclChainP50)}) | **${lat(e.excludingChain)}** |`,
+      "",
+      `MAIN-world provider script (${e.provider.file}): ${fmt(e.provider.bytes)} bytes minified, ${fmt(e.provider.gzip)} bytes gzip (target ≤ 10 KB minified ${ok(e.provider.bytes <= TARGETS.providerBytes)}).` +
+        (e.workerMarks
+          ? ""
+          : " Chromium did not report the worker's requests: the first two parts are merged."),
+      "",
+    );
+  }
+  return out.join("\n");
+}
+
+const HEADER = `# Benchmarks
+
+Generated sections below are written by \`npm run bench\` (see the end of this file for the method).
+`;
+
+/** Replaces (or adds) this mode's generated section in `file`, keeping everything else. */
+export function writeReport(file: string, r: Results): void {
+  const begin = `<!-- bench:${r.mode}:begin -->`;
+  const end = `<!-- bench:${r.mode}:end -->`;
+  const section = `${begin}\n${renderSection(r)}\n${end}`;
+  let text = existsSync(file) ? readFileSync(file, "utf8") : HEADER;
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a !== -1 && b > a) text = text.slice(0, a) + section + text.slice(b + end.length);
+  else text = `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, text);
+}
+
+export function writeJson(file: string, r: Results): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
+}

@@ -1,0 +1,378 @@
+/**
+ * `npm run bench` (full) and `npm run bench -- --quick` (under a minute): starts everything it measures
+ * on loopback (relays, the bare node:http ceiling, redis-server, Chromium, Hardhat), drives it, prints
+ * every figure and ratio, and writes its section of docs/BENCHMARKS.md (and the raw figures as JSON in
+ * test-results/). Every loop is bounded in count and time; a watchdog ends a run that overstays.
+ *
+ *   (no flag)               full: every store, 5 runs per figure (3 for idle polls)
+ *   --quick                 short runs; items 2–4 on the default store only
+ *   --only=create,wakeup,roundtrip,idle,e2e
+ *   --stores=lmdb,memory,redis
+ *   --no-write              print only
+ */
+
+import { execFileSync } from "node:child_process";
+import os from "node:os";
+import { join } from "node:path";
+import { benchCreatePairing, type CreatePairingResult } from "./createPairing.ts";
+import { benchE2e, type E2eFigures } from "./e2e.ts";
+import { benchIdle, type IdleFigures } from "./idle.ts";
+import { describeMachine } from "./lib/machine.ts";
+import {
+  ensureRelayBundle,
+  type RedisHandle,
+  ROOT,
+  redisStoreAvailable,
+  type Server,
+  startCeiling,
+  startRedisServer,
+  startRelay,
+} from "./lib/processes.ts";
+import { fmt, median, medianDeep } from "./lib/stats.ts";
+import {
+  type IdleLine,
+  type Maybe,
+  type Mode,
+  type Results,
+  renderSection,
+  type StoreLine,
+  TARGETS,
+  writeJson,
+  writeReport,
+} from "./report.ts";
+import { benchRoundTrip, type RoundTripFigures } from "./roundtrip.ts";
+import { benchWakeup, type WakeupFigures } from "./wakeup.ts";
+
+const ITEMS = ["create", "wakeup", "roundtrip", "idle", "e2e"] as const;
+type Item = (typeof ITEMS)[number];
+
+type Plan = {
+  runs: number;
+  limitSec: number;
+  create: { durationSec: number; warmupSec: number; connections: number };
+  wakeup: { sequential: number; parallelSec: number; warmup: number; concurrency: number };
+  idle: { polls: number; healthz: number; runs: number; tsxLine: boolean; allStores: boolean };
+  e2e: { iterations: number; warmup: number; batches: number };
+  /** Items 2–3 on every store (full) or the default one only (quick). */
+  allStores: boolean;
+};
+
+const PLANS: Record<Mode, Plan> = {
+  quick: {
+    runs: 3,
+    limitSec: 120,
+    create: { durationSec: 1, warmupSec: 0.5, connections: 50 },
+    wakeup: { sequential: 200, parallelSec: 1, warmup: 30, concurrency: 50 },
+    idle: { polls: 10_000, healthz: 100, runs: 1, tsxLine: false, allStores: false },
+    e2e: { iterations: 5, warmup: 2, batches: 1 },
+    allStores: false,
+  },
+  full: {
+    runs: 5,
+    limitSec: 1_500,
+    create: { durationSec: 5, warmupSec: 2, connections: 50 },
+    wakeup: { sequential: 1_000, parallelSec: 5, warmup: 100, concurrency: 50 },
+    idle: { polls: 10_000, healthz: 500, runs: 3, tsxLine: true, allStores: true },
+    e2e: { iterations: 20, warmup: 3, batches: 3 },
+    allStores: true,
+  },
+};
+
+function parseArgs(argv: string[]) {
+  const mode: Mode = argv.includes("--quick") ? "quick" : "full";
+  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const only = value("only")?.split(",") ?? [...ITEMS];
+  for (const item of only) {
+    if (!(ITEMS as readonly string[]).includes(item))
+      throw new Error(`--only: unknown item "${item}" (${ITEMS.join(", ")})`);
+  }
+  const stores = value("stores")?.split(",") ?? ["lmdb", "memory", "redis"];
+  for (const s of stores)
+    if (!["lmdb", "memory", "redis"].includes(s)) throw new Error(`--stores: unknown store "${s}"`);
+  const known = new Set(["--quick", "--full", "--no-write"]);
+  for (const a of argv) {
+    if (!known.has(a) && !/^--(only|stores)=/.test(a))
+      throw new Error(`unknown argument "${a}" (see bench/run.ts)`);
+  }
+  return { mode, only: new Set(only as Item[]), stores, write: !argv.includes("--no-write") };
+}
+
+/** The commit measured, marked when relay/, protocol/ or bin/ differ from it in the working tree. */
+function revision(): string {
+  try {
+    const git = (...a: string[]) => execFileSync("git", a, { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty =
+      git("status", "--porcelain", "--untracked-files=no", "--", "relay", "protocol", "bin").length > 0;
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted relay changes" : ""}`;
+  } catch {
+    return "unknown";
+  }
+}
+
+const errorOf = (error: unknown) => ({
+  error: error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error),
+});
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const plan = PLANS[args.mode];
+  const started = performance.now();
+  const watchdog = setTimeout(() => {
+    console.error(
+      `bench: still running after ${plan.limitSec} s; stopping (every process it started is killed)`,
+    );
+    process.exit(3);
+  }, plan.limitSec * 1000);
+  watchdog.unref();
+  const machine = describeMachine();
+  const say = (line: string) => console.log(line);
+  say(
+    `Balance Bridge benchmarks, ${args.mode} mode — ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAtStart}`,
+  );
+
+  const bundle = await ensureRelayBundle();
+  if (bundle.built) say(`relay bundle rebuilt (build/relay.js, ${fmt((bundle.bytes ?? 0) / 1024)} KB)`);
+
+  // Stores: the Redis line only if the Redis store exists and a redis-server starts.
+  const stores: StoreLine[] = [];
+  let redis: RedisHandle | undefined;
+  const storeUrl = new Map<string, string>();
+  for (const name of args.stores) {
+    if (name !== "redis") {
+      stores.push({ name, label: name === "lmdb" ? "lmdb (default)" : name, available: true });
+      storeUrl.set(name, name);
+      continue;
+    }
+    const available = redisStoreAvailable();
+    if (!available.ok) {
+      stores.push({ name, label: "redis", available: false, why: available.why });
+      continue;
+    }
+    try {
+      redis = await startRedisServer();
+      // Probe: the relay must accept the URL and reach it.
+      const probe = await startRelay({ store: redis.url, runtime: "bundle" });
+      await probe.stop();
+      stores.push({ name, label: "redis", available: true });
+      storeUrl.set(name, redis.url);
+    } catch (error) {
+      stores.push({ name, label: "redis", available: false, why: errorOf(error).error.slice(0, 160) });
+    }
+  }
+  const usable = stores.filter((s) => s.available);
+  const defaultStore = usable.find((s) => s.name === "lmdb") ?? usable[0];
+
+  const results: Results = {
+    mode: args.mode,
+    machine,
+    loadAtEnd: Number.NaN,
+    durationSec: Number.NaN,
+    runs: plan.runs,
+    settings: {
+      revision: revision(),
+      "relay runtime": "bundle (build/relay.js)",
+      "rate limit": "off (--rate-limit 0)",
+      "lmdb data": "fresh temporary directory",
+      connections: plan.create.connections,
+      "idle polls": plan.idle.polls,
+    },
+    stores,
+    wakeup: {},
+    roundtrip: {},
+    idle: undefined,
+  };
+
+  try {
+    // 1. Create pairing vs the bare node:http ceiling.
+    if (args.only.has("create")) {
+      say("\n1. Create pairing (POST /v1/pairings, 50 connections) vs bare node:http");
+      const servers: Server[] = [];
+      try {
+        const ceiling = await startCeiling();
+        servers.push(ceiling);
+        const relays: Server[] = [];
+        for (const s of usable) {
+          const relay = await startRelay({
+            store: storeUrl.get(s.name) ?? s.name,
+            runtime: "bundle",
+            label: `relay (${s.name})`,
+          });
+          servers.push(relay);
+          relays.push(relay);
+        }
+        const c: CreatePairingResult = await benchCreatePairing(ceiling, relays, {
+          ...plan.create,
+          runs: plan.runs,
+          log: say,
+        });
+        results.create = c;
+        for (const r of c.ratios) {
+          say(
+            `  → ${r.label}: ${fmt(c.targets.find((t) => t.label === r.label)?.figures.rps)} req/s, ${r.ratio.toFixed(2)}× the ceiling (target ≥ ${TARGETS.createRatio}×; per run ${r.perRun.map((x) => x.toFixed(2)).join(", ")})`,
+          );
+        }
+      } catch (error) {
+        results.create = errorOf(error);
+        say(`  failed: ${results.create.error}`);
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
+      }
+    }
+
+    // 2 & 3. Wake-up and round trip, on a fresh relay per store.
+    for (const s of plan.allStores ? usable : defaultStore ? [defaultStore] : []) {
+      if (!args.only.has("wakeup") && !args.only.has("roundtrip")) break;
+      let relay: Server | undefined;
+      try {
+        relay = await startRelay({ store: storeUrl.get(s.name) ?? s.name, runtime: "bundle" });
+        const o = { ...plan.wakeup, maxParallel: 200_000 };
+        if (args.only.has("wakeup")) {
+          say(`\n2. Pairing wake-up, ${s.label}`);
+          const runs: WakeupFigures[] = [];
+          for (let run = 1; run <= plan.runs; run++) {
+            const w = await benchWakeup(relay.url, o);
+            runs.push(w);
+            say(
+              `  run ${run}/${plan.runs}: sequential p50 ${fmt(w.sequential.p50)} ms p99 ${fmt(w.sequential.p99)} ms; 50 parallel p50 ${fmt(w.parallel.p50)} ms p99 ${fmt(w.parallel.p99)} ms, ${fmt(w.parallel.pairingsPerSec)} pairings/s`,
+            );
+          }
+          results.wakeup[s.name] = medianDeep(runs);
+        }
+        if (args.only.has("roundtrip")) {
+          say(`\n3. Request round trip, ${s.label}`);
+          const runs: RoundTripFigures[] = [];
+          for (let run = 1; run <= plan.runs; run++) {
+            const t = await benchRoundTrip(relay.url, o);
+            runs.push(t);
+            say(
+              `  run ${run}/${plan.runs}: sequential p50 ${fmt(t.sequential.p50)} ms p99 ${fmt(t.sequential.p99)} ms; 50 parallel p50 ${fmt(t.parallel.p50)} ms p99 ${fmt(t.parallel.p99)} ms, ${fmt(t.parallel.roundTripsPerSec)} round trips/s`,
+            );
+          }
+          results.roundtrip[s.name] = medianDeep(runs);
+        }
+      } catch (error) {
+        const e: Maybe<never> = errorOf(error);
+        if (args.only.has("wakeup") && !results.wakeup[s.name]) results.wakeup[s.name] = e;
+        if (args.only.has("roundtrip") && !results.roundtrip[s.name]) results.roundtrip[s.name] = e;
+        say(`  failed on ${s.label}: ${e.error}`);
+      } finally {
+        await relay?.stop();
+      }
+    }
+
+    // 4. Idle long-polls: a fresh process per server per run; the ceiling and each relay back to back.
+    if (args.only.has("idle")) {
+      say(`\n4. ${fmt(plan.idle.polls)} idle long-polls held at once`);
+      try {
+        type Line = { label: string; runtime: string; start: () => Promise<Server> };
+        const lines: Line[] = [];
+        for (const s of plan.idle.allStores ? usable : defaultStore ? [defaultStore] : []) {
+          const store = storeUrl.get(s.name) ?? s.name;
+          lines.push({
+            label: `relay (${s.name}, bundle)`,
+            runtime: "bundle",
+            start: () => startRelay({ store, runtime: "bundle" }),
+          });
+          if (plan.idle.tsxLine && s === defaultStore) {
+            lines.push({
+              label: `relay (${s.name}, tsx)`,
+              runtime: "tsx",
+              start: () => startRelay({ store, runtime: "tsx" }),
+            });
+          }
+        }
+        const ceilingRuns: IdleFigures[] = [];
+        const relayRuns = new Map<string, { figures: IdleFigures[]; ratios: number[]; held: number[] }>(
+          lines.map((l) => [l.label, { figures: [], ratios: [], held: [] }]),
+        );
+        for (let run = 1; run <= plan.idle.runs; run++) {
+          const measure = async (label: string, start: () => Promise<Server>) => {
+            const server = await start();
+            try {
+              const f = await benchIdle(server, { polls: plan.idle.polls, healthz: plan.idle.healthz });
+              say(
+                `  run ${run}/${plan.idle.runs} ${label.padEnd(26)} held ${f.held}, RSS ${fmt(f.rssFreshMiB)} → ${fmt(f.rssBeforeMiB)} → ${fmt(f.rssHeldMiB)} MB, ${fmt(f.perPollKiB)} KB/poll, /healthz p99 ${fmt(f.healthz.p99)} ms (opened in ${fmt(f.openSec)} s)`,
+              );
+              return f;
+            } finally {
+              await server.stop();
+            }
+          };
+          const ceiling = await measure("bare node:http", () => startCeiling());
+          ceilingRuns.push(ceiling);
+          for (const line of lines) {
+            const f = await measure(line.label, line.start);
+            const entry = relayRuns.get(line.label);
+            entry?.figures.push(f);
+            entry?.ratios.push(f.perPollKiB / ceiling.perPollKiB);
+            entry?.held.push(f.rssHeldMiB / ceiling.rssHeldMiB);
+          }
+        }
+        const idle: IdleLine[] = [
+          { label: "bare node:http", runtime: "-", runs: plan.idle.runs, figures: medianDeep(ceilingRuns) },
+        ];
+        for (const line of lines) {
+          const entry = relayRuns.get(line.label);
+          if (!entry) continue;
+          idle.push({
+            label: line.label,
+            runtime: line.runtime,
+            runs: plan.idle.runs,
+            figures: medianDeep(entry.figures),
+            perPollRatio: median(entry.ratios),
+            heldRatio: median(entry.held),
+          });
+        }
+        results.idle = idle;
+      } catch (error) {
+        results.idle = errorOf(error);
+        say(`  failed: ${results.idle.error}`);
+      }
+    }
+
+    // 5. End to end in Chromium.
+    if (args.only.has("e2e")) {
+      say("\n5. End to end: eth_sendTransaction in Chromium → hash");
+      try {
+        const batches: E2eFigures[] = [];
+        for (let b = 1; b <= plan.e2e.batches; b++) {
+          const e = await benchE2e({
+            iterations: plan.e2e.iterations,
+            warmup: plan.e2e.warmup,
+            store: defaultStore ? (storeUrl.get(defaultStore.name) ?? "lmdb") : "memory",
+            log: say,
+          });
+          batches.push(e);
+          say(
+            `  batch ${b}/${plan.e2e.batches}: total p50 ${fmt(e.total.p50)} ms, excluding the chain p50 ${fmt(e.excludingChain.p50)} ms (page→bg ${fmt(e.parts.pageToBackground.p50)}, bg→wallet ${fmt(e.parts.backgroundToWallet.p50)}, wallet ${fmt(e.parts.walletExclChain.p50)} (sign ${fmt(e.parts.signing.p50)}), chain ${fmt(e.parts.chain.p50)}, back ${fmt(e.parts.back.p50)}); provider ${e.provider.bytes} bytes`,
+          );
+        }
+        results.e2e = medianDeep(batches);
+      } catch (error) {
+        results.e2e = errorOf(error);
+        say(`  failed: ${results.e2e.error}`);
+      }
+    }
+  } finally {
+    await redis?.stop();
+  }
+
+  results.loadAtEnd = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+  results.durationSec = Math.round((performance.now() - started) / 100) / 10;
+  const section = renderSection(results);
+  say(`\n${section}`);
+  if (args.write) {
+    writeReport(join(ROOT, "docs", "BENCHMARKS.md"), results);
+    writeJson(join(ROOT, "test-results", `bench-${args.mode}.json`), results);
+    say(`written: docs/BENCHMARKS.md (${args.mode} section), test-results/bench-${args.mode}.json`);
+  }
+  clearTimeout(watchdog);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

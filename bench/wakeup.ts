@@ -1,0 +1,72 @@
+/**
+ * 2. Pairing wake-up: the dapp side waits on `GET /v1/pairings/:token?wait=25`; the wallet answers with
+ * `PUT /v1/pairings/:token`; the figure is the time from the start of the PUT to the end of the waiting
+ * GET's answer, on the client side (performance.now). A pairing is the whole protocol §2 cycle: create
+ * (POST), wait (GET), answer (PUT), wake-up, acknowledge (DELETE); pairings/s counts whole cycles.
+ *
+ * Sequential: one pairing at a time on one dapp and one wallet keep-alive connection, the GET given
+ * 1 ms to be registered before the PUT (so the PUT really wakes a waiting poll). Parallel: 50 such
+ * loops at once for a bounded time (no pause: under load a GET that arrives after its PUT just reads
+ * the answer, which the relay must handle too).
+ */
+import { type Client, createClient, expectStatus, sealedPair, sessionId, token, uuid } from "./lib/http.ts";
+import { type Latency, latency, sleep } from "./lib/stats.ts";
+
+export type WakeupFigures = {
+  sequential: Latency;
+  parallel: Latency & { concurrency: number; pairingsPerSec: number; pairings: number };
+};
+
+async function onePairing(dapp: Client, wallet: Client, o: { settleMs: number }): Promise<number> {
+  const t = token();
+  expectStatus(await dapp.request("POST", "/v1/pairings", { token: t, ttl: 60 }), 201);
+  const { reply: waiting } = await dapp.start("GET", `/v1/pairings/${t}?wait=25`);
+  if (o.settleMs > 0) await sleep(o.settleMs);
+  const body = { deviceId: uuid(), sessionId: sessionId(), sealed: sealedPair() };
+  const started = performance.now();
+  const answered = wallet.request("PUT", `/v1/pairings/${t}`, body);
+  const woke = await waiting;
+  const ms = performance.now() - started;
+  expectStatus(woke, 200);
+  expectStatus(await answered, 201);
+  expectStatus(await dapp.request("DELETE", `/v1/pairings/${t}`), 204);
+  return ms;
+}
+
+export async function benchWakeup(
+  url: string,
+  o: { sequential: number; concurrency: number; parallelSec: number; maxParallel: number; warmup: number },
+): Promise<WakeupFigures> {
+  const dapp = createClient(url);
+  const wallet = createClient(url);
+  try {
+    for (let i = 0; i < o.warmup; i++) await onePairing(dapp, wallet, { settleMs: 0 });
+    const seq: number[] = [];
+    for (let i = 0; i < o.sequential; i++) seq.push(await onePairing(dapp, wallet, { settleMs: 1 }));
+
+    const par: number[] = [];
+    const deadline = performance.now() + o.parallelSec * 1000;
+    const started = performance.now();
+    let launched = 0;
+    const worker = async () => {
+      while (performance.now() < deadline && launched < o.maxParallel) {
+        launched++;
+        par.push(await onePairing(dapp, wallet, { settleMs: 0 }));
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    const elapsed = (performance.now() - started) / 1000;
+    return {
+      sequential: latency(seq),
+      parallel: {
+        ...latency(par),
+        concurrency: o.concurrency,
+        pairings: par.length,
+        pairingsPerSec: par.length / elapsed,
+      },
+    };
+  } finally {
+    dapp.close();
+    wallet.close();
+  }
+}
