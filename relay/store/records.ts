@@ -12,9 +12,9 @@
  *   o:lockdown           operator lockdown state        never purged
  *   m:<YYYY-MM-DD>       a day's statistics counters    purge STATS_RETENTION_DAYS after the day
  */
-import { createHash } from "node:crypto";
 import type { PushTarget } from "../../protocol/schemas.ts";
 import type { Backend, KvSnapshot, Op } from "./backend.ts";
+import { canonical, hash } from "./digest.ts";
 import {
   type AckPairingOutcome,
   type AnswerPairingOutcome,
@@ -92,21 +92,8 @@ const key = {
 const FOREVER = Number.MAX_SAFE_INTEGER;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
-const hash = (...parts: string[]) => createHash("sha256").update(parts.join("\n")).digest("base64url");
-
 const DELETED = Symbol("deleted");
 
-/** Two push targets are the same when their canonical JSON is (key order does not matter). */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
 const samePush = (a: PushTarget, b: PushTarget) => canonical(a) === canonical(b);
 
 /** A transaction's view: reads see its own earlier writes; writes are collected and applied at the end. */

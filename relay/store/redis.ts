@@ -33,10 +33,11 @@
  *   The client fails fast instead of queueing (no offline queue, no resend of in-flight commands: an
  *   HTTP client retries idempotently), and reconnects by itself.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Cluster, Redis } from "ioredis";
 import type { PushTarget } from "../../protocol/schemas.ts";
 import type { Logger } from "../log.ts";
+import { canonical, hash } from "./digest.ts";
 import {
   type AckPairingOutcome,
   type AnswerPairingOutcome,
@@ -580,22 +581,6 @@ type ScriptFn = (...args: Arg[]) => Promise<unknown>;
 const SWEEP_BATCH = 500;
 const SWEEP_BUDGET_MS = 5_000;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
-const hash = (...parts: string[]) => createHash("sha256").update(parts.join("\n")).digest("base64url");
-
-/**
- * JSON with sorted keys: push targets are stored in this form, so `dropPush` compares them by value
- * (whatever the key order) with a plain string comparison in Lua.
- */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
 
 /** Connection settings shared by standalone and Cluster nodes: fail fast, reconnect forever. */
 function connectionOptions(o: RedisStoreOptions) {
