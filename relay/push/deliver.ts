@@ -6,8 +6,42 @@
  * Architecture Blog), honouring Retry-After (RFC 9110 §10.2.3); a Retry-After longer than the longest
  * allowed wait ends the retries. `goneStatuses` (Web Push: 404/410, RFC 8030 §7.3) end them as gone.
  */
-import { checkTarget, type ResolvedAddress, type TargetPolicy } from "./ssrf.ts";
+import { checkTarget, type Lookup, type ResolvedAddress, type TargetPolicy } from "./ssrf.ts";
 import type { PushResult } from "./types.ts";
+
+/** Options every push sender takes (webhooks and Web Push alike). */
+export type DeliverySettings = {
+  /** Hostnames/IPs allowed even when private or loopback (and, for Web Push, over plain http). */
+  allowHosts?: readonly string[];
+  /** Allow every private/loopback target (trusted networks only). */
+  allowPrivate?: boolean;
+  /** Retries after the first attempt. Default 4. */
+  retries?: number;
+  /** Timeout of one attempt, ms. Default 5000. */
+  timeoutMs?: number;
+  /** First backoff step, ms (doubles per retry, with jitter). Default 500. */
+  baseDelayMs?: number;
+  /** Longest wait between attempts, ms; a longer Retry-After ends the retries. Default 30000. */
+  maxDelayMs?: number;
+  /** Replaces the DNS lookup (tests). */
+  lookup?: Lookup;
+};
+
+/** The settings with their defaults, and the SSRF policy they make. */
+export function resolveDelivery(o: DeliverySettings) {
+  const policy: TargetPolicy = {
+    allowHosts: o.allowHosts ?? [],
+    allowPrivate: o.allowPrivate ?? false,
+    ...(o.lookup ? { lookup: o.lookup } : {}),
+  };
+  return {
+    policy,
+    retries: o.retries ?? 4,
+    timeoutMs: o.timeoutMs ?? 5000,
+    baseDelayMs: o.baseDelayMs ?? 500,
+    maxDelayMs: o.maxDelayMs ?? 30_000,
+  };
+}
 
 export type Reply = { status: number; retryAfter: string | undefined };
 

@@ -9,27 +9,13 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import type { PushTarget } from "../../protocol/schemas.ts";
-import { deliverWithRetries, type Reply } from "./deliver.ts";
-import { checkTarget, type Lookup, type ResolvedAddress } from "./ssrf.ts";
+import { type DeliverySettings, deliverWithRetries, type Reply, resolveDelivery } from "./deliver.ts";
+import { checkTarget, type ResolvedAddress } from "./ssrf.ts";
 import type { Push, PushResult } from "./types.ts";
 
-export type WebhookPushOptions = {
-  /** Hostnames/IPs allowed even when private or loopback. */
-  allowHosts?: readonly string[];
-  /** Allow every private/loopback target (trusted networks only). */
-  allowPrivate?: boolean;
-  /** Retries after the first attempt. Default 4. */
-  retries?: number;
-  /** Timeout of one attempt, ms. Default 5000. */
-  timeoutMs?: number;
-  /** First backoff step, ms (doubles per retry, with jitter). Default 500. */
-  baseDelayMs?: number;
-  /** Longest wait between attempts, ms; a longer Retry-After ends the retries. Default 30000. */
-  maxDelayMs?: number;
+export type WebhookPushOptions = DeliverySettings & {
   /** Replaces the built-in HTTP client (tests); the DNS check still runs, but the connection is not pinned. */
   fetch?: typeof globalThis.fetch;
-  /** Replaces the DNS lookup (tests). */
-  lookup?: Lookup;
 };
 
 /**
@@ -74,15 +60,7 @@ export function postPinned(
 }
 
 export function createWebhookPush(options: WebhookPushOptions = {}): Push {
-  const policy = {
-    allowHosts: options.allowHosts ?? [],
-    allowPrivate: options.allowPrivate ?? false,
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-  };
-  const retries = options.retries ?? 4;
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const baseDelayMs = options.baseDelayMs ?? 500;
-  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const { policy, retries, timeoutMs, baseDelayMs, maxDelayMs } = resolveDelivery(options);
 
   async function send(url: URL, body: string, address: ResolvedAddress, outer?: AbortSignal): Promise<Reply> {
     const signal = outer

@@ -18,8 +18,8 @@
 import { createECDH } from "node:crypto";
 import webpush from "web-push";
 import type { PushTarget } from "../../protocol/schemas.ts";
-import { deliverWithRetries } from "./deliver.ts";
-import { checkTarget, type Lookup } from "./ssrf.ts";
+import { type DeliverySettings, deliverWithRetries, resolveDelivery } from "./deliver.ts";
+import { checkTarget } from "./ssrf.ts";
 import type { Push, PushResult, PushValidation } from "./types.ts";
 import { postPinned } from "./webhook.ts";
 
@@ -32,23 +32,10 @@ export type VapidKeys = {
   subject: string;
 };
 
-export type WebPushOptions = {
+export type WebPushOptions = DeliverySettings & {
   vapid: VapidKeys;
-  /** Hostnames/IPs allowed even when private or loopback (and over plain http). */
-  allowHosts?: readonly string[];
-  /** Allow every private/loopback endpoint (trusted networks only). */
-  allowPrivate?: boolean;
-  /** Retries after the first attempt. Default 4. */
-  retries?: number;
-  /** Timeout of one attempt, ms. Default 5000. */
-  timeoutMs?: number;
-  /** First backoff step, ms (doubles per retry, with jitter). Default 500. */
-  baseDelayMs?: number;
-  /** Longest wait between attempts, ms; a longer Retry-After ends the retries. Default 30000. */
-  maxDelayMs?: number;
   /** TTL (seconds) when the message does not say when the request expires. Default 300. */
   defaultTtl?: number;
-  lookup?: Lookup;
   /** Clock in ms (tests). */
   now?: () => number;
 };
@@ -84,15 +71,7 @@ function checkKeys(subscription: Subscription): string | undefined {
 }
 
 export function createWebPushPush(options: WebPushOptions): Push {
-  const policy = {
-    allowHosts: options.allowHosts ?? [],
-    allowPrivate: options.allowPrivate ?? false,
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-  };
-  const retries = options.retries ?? 4;
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const baseDelayMs = options.baseDelayMs ?? 500;
-  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const { policy, retries, timeoutMs, baseDelayMs, maxDelayMs } = resolveDelivery(options);
   const defaultTtl = options.defaultTtl ?? 300;
   const now = options.now ?? Date.now;
   const vapidDetails = { ...options.vapid };
