@@ -7,39 +7,29 @@
 import type { Page } from "playwright-core";
 import { createPublicClient, http, parseEther, toHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExtensionBrowser, launchExtensionBrowser, PAGES } from "../support/chromium.ts";
-import { type DappServers, startDappServers } from "../support/extensionDapp.ts";
+import { type ExtensionBrowser, PAGES } from "../support/chromium.ts";
+import type { DappServers } from "../support/extensionDapp.ts";
 import { events, openDapp, result, settled, startCall, waitForEvent } from "../support/extensionDappPage.ts";
-import { configureOptions, readQrCode, saveScreenshot } from "../support/extensionSetup.ts";
-import { createTestWallet, type TestWallet } from "../support/extensionWallet.ts";
-import { type HardhatNode, startHardhatNode } from "../support/hardhat.ts";
-import { type RelayProcess, startRelayProcess } from "../support/relayProcess.ts";
+import { readQrCode, saveScreenshot } from "../support/extensionSetup.ts";
+import type { TestWallet } from "../support/extensionWallet.ts";
+import { type E2eWorld, startE2eWorld } from "../support/extensionWorld.ts";
+import type { HardhatNode } from "../support/hardhat.ts";
 
+let world: E2eWorld;
 let browser: ExtensionBrowser;
 let dapps: DappServers;
-let relay: RelayProcess;
 let chain: HardhatNode;
 let wallet: TestWallet;
 let page: Page;
 
 beforeAll(async () => {
-  [browser, dapps, relay, chain] = await Promise.all([
-    launchExtensionBrowser(),
-    startDappServers(),
-    startRelayProcess({ args: ["--store", "memory", "--rate-limit", "0"] }),
-    startHardhatNode(),
-  ]);
-  const key = chain.accounts[0]?.privateKey;
-  if (!key) throw new Error("no Hardhat account");
-  wallet = await createTestWallet({ privateKey: key, rpcUrl: chain.rpcUrl });
-  await configureOptions(browser, { relayUrl: relay.url, rpc: [[String(chain.chainId), chain.rpcUrl]] });
+  world = await startE2eWorld();
+  ({ browser, dapps, chain, wallet } = world);
   page = await openDapp(browser.context, dapps.originA);
 }, 90_000);
 
 afterAll(async () => {
-  await wallet?.stop();
-  await browser?.close();
-  await Promise.all([dapps?.close(), relay?.stop(), chain?.stop()]);
+  await world?.stop();
 });
 
 const to = () => chain.accounts[7]?.address as `0x${string}`;

@@ -13,8 +13,8 @@ import {
   toHex,
 } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExtensionBrowser, launchExtensionBrowser, PAGES } from "../support/chromium.ts";
-import { type DappServers, startDappServers } from "../support/extensionDapp.ts";
+import { type ExtensionBrowser, PAGES } from "../support/chromium.ts";
+import type { DappServers } from "../support/extensionDapp.ts";
 import {
   call,
   events,
@@ -24,11 +24,13 @@ import {
   startCall,
   waitForEvent,
 } from "../support/extensionDappPage.ts";
-import { configureOptions, pairFromQr, readQrCode } from "../support/extensionSetup.ts";
-import { createTestWallet, type TestWallet } from "../support/extensionWallet.ts";
-import { type HardhatNode, startHardhatNode } from "../support/hardhat.ts";
-import { type RelayProcess, startRelayProcess } from "../support/relayProcess.ts";
+import { pairFromQr, readQrCode } from "../support/extensionSetup.ts";
+import type { TestWallet } from "../support/extensionWallet.ts";
+import { type E2eWorld, startE2eWorld } from "../support/extensionWorld.ts";
+import type { HardhatNode } from "../support/hardhat.ts";
+import type { RelayProcess } from "../support/relayProcess.ts";
 
+let world: E2eWorld;
 let browser: ExtensionBrowser;
 let dapps: DappServers;
 let relay: RelayProcess;
@@ -38,16 +40,8 @@ let pageA: Page;
 let pageB: Page;
 
 beforeAll(async () => {
-  [browser, dapps, relay, chain] = await Promise.all([
-    launchExtensionBrowser(),
-    startDappServers(),
-    startRelayProcess({ args: ["--store", "memory", "--rate-limit", "0"] }),
-    startHardhatNode(),
-  ]);
-  const key = chain.accounts[0]?.privateKey;
-  if (!key) throw new Error("no Hardhat account");
-  wallet = await createTestWallet({ privateKey: key, rpcUrl: chain.rpcUrl });
-  await configureOptions(browser, { relayUrl: relay.url, rpc: [[String(chain.chainId), chain.rpcUrl]] });
+  world = await startE2eWorld();
+  ({ browser, dapps, relay, chain, wallet } = world);
   [pageA, pageB] = await Promise.all([
     openDapp(browser.context, dapps.originA),
     openDapp(browser.context, dapps.originB),
@@ -55,9 +49,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await wallet?.stop();
-  await browser?.close();
-  await Promise.all([dapps?.close(), relay?.stop(), chain?.stop()]);
+  await world?.stop();
 });
 
 const publicClient = () => createPublicClient({ transport: http(chain.rpcUrl) });
