@@ -1,12 +1,11 @@
 /**
- * The relay's HTTP application (Express 5), without `listen`: tests mount it on an ephemeral port,
- * `server.ts` on the configured one. Every request goes through the same front, in this order:
+ * The relay's HTTP application, without `listen`: tests mount it on an ephemeral port, `server.ts` on
+ * the configured one. It is an Express 5 app whose `handle` first offers each request to the lean
+ * protocol router (`http/apiRouter.ts`: pairings, sessions, requests, events); the operator surface
+ * and everything else is Express routing. Either way a request meets the same front, in this order:
  *
  *   count + common headers + CORS → preflight → shutdown gate → /healthz, /metrics → rate limit →
- *   lockdown (sessions of blocked devices) → route → 404 → errors
- *
- * Idle long-polls take a lean path in front of Express (`http/fastPath.ts`) that runs the same front
- * and the same handlers; everything else is plain Express routing.
+ *   lockdown (sessions of blocked devices) → route → 404 / 405 → errors
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type Express } from "express";
@@ -14,11 +13,11 @@ import type { RelayError } from "../protocol/errors.ts";
 import type { PushTarget } from "../protocol/schemas.ts";
 import type { RelayConfig } from "./config.ts";
 import { createExpiryWatch } from "./expiryWatch.ts";
+import { createApiRouter } from "./http/apiRouter.ts";
 import { jsonBody } from "./http/body.ts";
 import { clientIp, type TrustFn } from "./http/clientIp.ts";
 import { createCors } from "./http/cors.ts";
 import { errorHandler, httpError, respondWithError, routeNotFound } from "./http/errors.ts";
-import { createFastPath } from "./http/fastPath.ts";
 import { createRateLimiter } from "./http/rateLimit.ts";
 import { createLockdownGuard } from "./lockdown.ts";
 import { type Logger, shortHash, silentLogger } from "./log.ts";
@@ -29,7 +28,7 @@ import type { RouteContext } from "./routes/context.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { pairingRoutes } from "./routes/pairings.ts";
-import { createPollHandlers, type PollHandler } from "./routes/polls.ts";
+import { createPollHandlers } from "./routes/polls.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import type { Store } from "./store/types.ts";
@@ -151,7 +150,7 @@ export function createApp({ store: rawStore, push, config, logger = silentLogger
     pushes.add(job);
   }
 
-  const basePolls = createPollHandlers({
+  const polls = createPollHandlers({
     store,
     longPoll,
     decorate,
@@ -159,19 +158,6 @@ export function createApp({ store: rawStore, push, config, logger = silentLogger
     eventMax: config.eventMax,
     onFetched: (n) => telemetry.request("fetched", n),
   });
-  // Session long-polls (either path) are refused for a blocked device, like every other session call.
-  const guarded =
-    (handler: PollHandler): PollHandler =>
-    async (res, params, query) => {
-      await lockdown.checkSession(params.sessionId);
-      return handler(res, params, query);
-    };
-  const polls = {
-    pairing: basePolls.pairing,
-    pending: guarded(basePolls.pending),
-    response: guarded(basePolls.response),
-    events: guarded(basePolls.events),
-  };
   const ctx: RouteContext = {
     store,
     push,
@@ -197,34 +183,28 @@ export function createApp({ store: rawStore, push, config, logger = silentLogger
   metricsRoutes(app, ctx, { telemetry, lockdown });
   app.use((req, _res, next) => next(limit(req)));
   adminRoutes(app, ctx, { telemetry, lockdown });
-  // A blocked device's sessions are refused, except ending one (that only takes access away).
-  app.use("/v1/sessions/:sessionId", (req, _res, next) => {
-    if (req.method === "DELETE" && /^\/?$/.test(req.path)) return next();
-    lockdown.checkSession(req.params.sessionId).then(() => next(), next);
-  });
-  // Routes go straight on the app: a nested router per module would cost memory per open long-poll.
-  pairingRoutes(app, ctx);
-  requestRoutes(app, ctx);
-  eventRoutes(app, ctx);
-  sessionRoutes(app, ctx);
   app.use(routeNotFound);
-  app.use(errorHandler(logger, config.maxBodyBytes));
+  app.use(errorHandler(logger));
 
-  const fastPath = createFastPath({
-    polls,
+  const api = createApiRouter({
+    routes: [...pairingRoutes(ctx), ...requestRoutes(ctx), ...eventRoutes(ctx), ...sessionRoutes(ctx)],
+    maxBodyBytes: config.maxBodyBytes,
     begin: (req, res, route) => begin(req, res, () => route),
     end: settled,
     admit: (req, res) => gate(res) ?? limit(req),
+    // A blocked device's sessions are refused (routes marked `guarded`: all but ending a session).
+    guard: (params) => lockdown.checkSession(params.sessionId),
+    decorate,
     fail: (error, req, res, route) => {
       if (!res.headersSent) decorate(res);
-      respondWithError(logger, config.maxBodyBytes, error, res, { method: req.method, route });
+      respondWithError(logger, error, res, { method: req.method, route });
     },
   });
-  // `app(req, res)` (how node:http and a parent app call it) delegates to `app.handle`: long-polls are
-  // taken off there, before Express dresses the request up.
+  // `app(req, res)` (how node:http and a parent app call it) delegates to `app.handle`: the protocol's
+  // routes are taken off there, before Express dresses the request up.
   const expressHandle = (app as unknown as { handle: Handle }).handle;
   (app as unknown as { handle: Handle }).handle = function handle(this: unknown, req, res, next) {
-    if (!fastPath(req, res)) expressHandle.call(this, req, res, next);
+    if (!api(req, res)) expressHandle.call(this, req, res, next);
   };
 
   return Object.assign(app, {

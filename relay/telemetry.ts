@@ -43,7 +43,14 @@ export const statName = {
 };
 
 /** YYYY-MM-DD (UTC) of a time in ms. */
-export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const DAY_MS = 86_400_000; // JavaScript time has no leap seconds: every UTC day is exactly this long
+let lastDay = { n: Number.NaN, day: "" };
+/** The UTC day (YYYY-MM-DD) of a time in ms; remembered, as every counted event asks for it. */
+export function dayOf(ms: number): string {
+  const n = Math.floor(ms / DAY_MS);
+  if (n !== lastDay.n) lastDay = { n, day: new Date(n * DAY_MS).toISOString().slice(0, 10) };
+  return lastDay.day;
+}
 
 // Process metrics (CPU, memory, event loop lag, …) belong to the process, not to one app: one registry
 // per process, created on the first scrape, merged into every app's answer.

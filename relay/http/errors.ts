@@ -63,31 +63,13 @@ export const routeNotFound: RequestHandler = (_req, res) => {
   sendError(res, httpError("route_not_found", "no such route"));
 };
 
-type BodyParserError = Error & { type?: string; status?: number; limit?: number };
-
-/** Maps anything thrown to a relay error. Body-parser errors carry a `type` (body-parser README §Errors). */
-export function toRelayError(error: unknown, maxBodyBytes: number): RelayError {
+/** Maps anything thrown to a relay error (the JSON body reader, `body.ts`, throws relay errors itself). */
+export function toRelayError(error: unknown): RelayError {
   if (error instanceof RelayError) return error;
   if (error instanceof StoreUnavailableError) return httpError("store_unavailable", undefined, 2);
-  const e = error as BodyParserError;
-  switch (e?.type) {
-    case "entity.parse.failed":
-      return httpError("invalid_json", "body: not valid JSON (an object is expected)");
-    case "entity.too.large":
-      return httpError("payload_too_large", `body: larger than ${maxBodyBytes} bytes`);
-    case "encoding.unsupported":
-      return httpError(
-        "unsupported_media_type",
-        "Content-Encoding is not supported; send the body uncompressed",
-      );
-    case "charset.unsupported":
-      return httpError("unsupported_media_type", "body: charset must be utf-8");
-    case "request.aborted":
-    case "request.size.invalid":
-      return httpError("invalid_json", "body: incomplete or does not match Content-Length");
-  }
-  // Router errors for undecodable path parameters (percent-encoding) carry status 400.
-  if (e && typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+  // Express's router: an undecodable percent-encoded path parameter is an error with status 400.
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
     return httpError("invalid_field", "path: a parameter is not valid percent-encoding");
   }
   return httpError("internal_error", "internal error");
@@ -96,12 +78,11 @@ export function toRelayError(error: unknown, maxBodyBytes: number): RelayError {
 /** Answers `error` as a relay error; 5xx are logged (they mean the store or a bug, never the input). */
 export function respondWithError(
   logger: Logger,
-  maxBodyBytes: number,
   error: unknown,
   res: ServerResponse,
   where: { method?: string | undefined; route?: string | undefined },
 ): void {
-  const relayError = toRelayError(error, maxBodyBytes);
+  const relayError = toRelayError(error);
   if (relayError.status >= 500) {
     const level = relayError.code === "internal_error" ? "error" : "warn";
     logger[level]({ err: error, method: where.method, route: where.route }, relayError.code);
@@ -114,8 +95,8 @@ export function respondWithError(
 }
 
 /** The one Express error handler, registered last. */
-export function errorHandler(logger: Logger, maxBodyBytes: number): ErrorRequestHandler {
+export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    respondWithError(logger, maxBodyBytes, error, res, { method: req.method, route: req.route?.path });
+    respondWithError(logger, error, res, { method: req.method, route: req.route?.path });
   };
 }

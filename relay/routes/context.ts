@@ -1,15 +1,18 @@
 /**
- * What every route module gets, and the small helpers they share (path parameters, 405 answers).
+ * What every route module gets, and the small helpers they share. The protocol's routes are tables
+ * for the lean router (`http/apiRouter.ts`); the operator routes (/healthz, /metrics, /admin) are
+ * Express routes registered with `defineRoute`.
  */
-import type { Request, RequestHandler, Router } from "express";
+import type { RequestHandler, Router } from "express";
 
-/** Where routes are registered: the app itself (no nested routers: each one costs memory per open long-poll). */
+/** Where Express routes are registered: the app itself. */
 export type Routes = Pick<Router, "route">;
 
 import type { PushTarget } from "../../protocol/schemas.ts";
 import { SessionId, UuidV4 } from "../../protocol/schemas.ts";
 import type { RelayConfig } from "../config.ts";
 import type { ExpiryWatch } from "../expiryWatch.ts";
+import type { ApiMethod, ApiParams } from "../http/apiRouter.ts";
 import { methodNotAllowed } from "../http/errors.ts";
 import { parseParam } from "../http/validate.ts";
 import type { LockdownGuard } from "../lockdown.ts";
@@ -26,9 +29,9 @@ export type RouteContext = {
   config: RelayConfig;
   logger: Logger;
   longPoll: LongPoll;
-  /** The long-poll GET handlers (shared with the fast path). */
+  /** The long-poll GET handlers. */
   polls: PollHandlers;
-  /** The JSON body parser (415/413/400 handling), for POST and PUT routes. */
+  /** The JSON body parser (body.ts rules) for the Express operator routes. */
   json: RequestHandler;
   /** Starts a push to the wallet in the background (never delays the answer to the caller). */
   notifyWallet(target: PushTarget, sessionId: string, requestId: string, expiresAt?: number): void;
@@ -42,7 +45,7 @@ export type RouteContext = {
 
 type Method = "get" | "post" | "put" | "delete";
 
-/** Registers `path` with its handlers per method; any other method is 405 with an Allow header. */
+/** Registers an Express route with its handlers per method; any other method is 405 with an Allow header. */
 export function defineRoute(
   router: Routes,
   path: string,
@@ -57,11 +60,10 @@ export function defineRoute(
   route.all(methodNotAllowed(methods.map((m) => m.toUpperCase())));
 }
 
-export const sessionIdOf = (req: Request) => parseParam(SessionId, req.params.sessionId, "sessionId");
-export const requestIdOf = (req: Request) => parseParam(UuidV4, req.params.id, "id");
-export const queryOf = (req: Request) => req.query as Record<string, unknown>;
-/** Adapts a long-poll handler (plain node:http) to an Express route. */
-export const pollRoute =
-  (handler: PollHandler): RequestHandler =>
-  (req, res) =>
-    handler(res, req.params as Record<string, string | undefined>, queryOf(req));
+export const sessionIdOf = (params: ApiParams) => parseParam(SessionId, params.sessionId, "sessionId");
+export const requestIdOf = (params: ApiParams) => parseParam(UuidV4, params.id, "id");
+/** A long-poll GET as a protocol route method: it sets the common headers when it answers. */
+export const pollRoute = (handler: PollHandler): ApiMethod => ({
+  lateHeaders: true,
+  run: (call) => handler(call.res, call.params, call.query),
+});

@@ -4,23 +4,30 @@
  * long-poll GET lives in polls.ts).
  */
 import { PostEventBody } from "../../protocol/schemas.ts";
+import type { ApiRoute } from "../http/apiRouter.ts";
 import { failure } from "../http/errors.ts";
 import { sendJson } from "../http/respond.ts";
 import { parseBody } from "../http/validate.ts";
-import { defineRoute, pollRoute, type RouteContext, type Routes, sessionIdOf } from "./context.ts";
+import { pollRoute, type RouteContext, sessionIdOf } from "./context.ts";
 
-export function eventRoutes(router: Routes, { store, polls, json }: RouteContext): void {
-  defineRoute(router, "/v1/sessions/:sessionId/events", {
-    post: [
-      json,
-      async (req, res) => {
-        const sessionId = sessionIdOf(req);
-        const body = parseBody(PostEventBody, req.body);
-        const out = await store.postEvent(sessionId, { id: body.id, sealed: body.sealed });
-        if (!out.ok) throw failure(out);
-        sendJson(res, out.created ? 201 : 200, { seq: out.seq });
+export function eventRoutes({ store, polls }: RouteContext): ApiRoute[] {
+  return [
+    {
+      path: "/v1/sessions/:sessionId/events",
+      guarded: true,
+      methods: {
+        POST: {
+          body: true,
+          async run({ res, params, body: raw }) {
+            const sessionId = sessionIdOf(params);
+            const body = parseBody(PostEventBody, raw);
+            const out = await store.postEvent(sessionId, { id: body.id, sealed: body.sealed });
+            if (!out.ok) throw failure(out);
+            sendJson(res, out.created ? 201 : 200, { seq: out.seq });
+          },
+        },
+        GET: pollRoute(polls.events),
       },
-    ],
-    get: pollRoute(polls.events),
-  });
+    },
+  ];
 }

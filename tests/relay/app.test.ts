@@ -1,9 +1,9 @@
 /**
  * `createApp` on its own (no startRelay): mounted on a plain node:http server or inside another
- * Express app, with long-polls on the lean fast path and everything else on Express routes, and the
- * same answers and headers either way.
+ * Express app, with the protocol's routes on the lean router (http/apiRouter.ts) and everything else
+ * on Express routes, and the same answers and headers either way.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterEach, describe, expect, it } from "vitest";
@@ -44,8 +44,10 @@ describe("createApp", () => {
     const t = token();
     await api.post("/v1/pairings", { token: t });
     for (const reply of [
-      await api.get(`/v1/pairings/${t}?wait=0`, origin), // fast path, 204
-      await api.get(`/v1/pairings/${token()}?wait=0`, origin), // fast path, 404
+      await api.get(`/v1/pairings/${t}?wait=0`, origin), // lean router, 204
+      await api.get(`/v1/pairings/${token()}?wait=0`, origin), // lean router, 404
+      await api.call("POST", "/v1/pairings", { token: token() }, { headers: origin }), // lean router, 201
+      await api.call("PATCH", "/v1/pairings", undefined, { headers: origin }), // lean router, 405
       await api.get(`/V1/Pairings/${t}/?wait=0`, origin), // Express-style matching: case, trailing slash
       await api.get("/healthz", origin), // Express
       await api.get("/nope", origin), // Express 404
@@ -60,7 +62,7 @@ describe("createApp", () => {
     expect((await api.get(`/V1/Pairings/${t}/?wait=0`)).status).toBe(204);
   });
 
-  it("answers HEAD on a long-poll route through Express with the same status", async () => {
+  it("answers HEAD on a long-poll route with the GET handler's status", async () => {
     const base = await listen(makeApp());
     const api = createApi(base);
     const t = token();
@@ -85,5 +87,40 @@ describe("createApp", () => {
       status: 400,
       code: "invalid_field",
     });
+  });
+
+  it("reads a chunked body; a client that leaves halfway through its body leaves nothing in flight", async () => {
+    const app = makeApp();
+    const base = await listen(app);
+    const { port } = new URL(base);
+    const send = (chunks: string[], leave: boolean) =>
+      new Promise<{ status: number; body: string } | undefined>((resolve, reject) => {
+        const req = request({
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/v1/pairings",
+          headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+        });
+        req.on("response", (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            body += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", (error) => (leave ? resolve(undefined) : reject(error)));
+        for (const chunk of chunks) req.write(chunk);
+        if (leave) setTimeout(() => req.destroy(), 50);
+        else req.end();
+      });
+    const t = token();
+    const whole = await send(['{"tok', `en":"${t}"`, "}"], false);
+    expect(whole?.status).toBe(201);
+    expect(JSON.parse(whole?.body ?? "")).toMatchObject({ expiresAt: expect.any(Number) });
+    expect(await send(['{"token":"', t.slice(0, 10)], true)).toBeUndefined();
+    for (let i = 0; i < 50 && app.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(app.inFlight()).toBe(0);
   });
 });

@@ -1,0 +1,168 @@
+/**
+ * The protocol's routes (docs/PROTOCOL.md §2–§4), served before Express on the raw `node:http`
+ * request. Express stays for the operator surface (/healthz, /metrics, /admin, 404s, preflights).
+ *
+ * Why: these routes are the relay's whole load. Under 50 parallel clients Express's router, its
+ * request/response decoration and body-parser cost about five times Node's own HTTP work per request
+ * (docs/BENCHMARKS.md, "Create pairing"), and an idle long-poll held ≈ 4 KB of Express state for up
+ * to 30 s. This router does only what the protocol needs, with the same front as every other route:
+ * shutdown gate and rate limit (`admit`), the operator's device lockdown on session routes (`guard`),
+ * the common headers, the same JSON body rules (`body.ts`) and the same error answers.
+ *
+ * Matching follows Express: case-insensitive, an optional trailing slash, percent-decoded parameters
+ * (undecodable → 400), HEAD served by the GET handler, another method → 405 with `Allow` (RFC 9110
+ * §15.5.6). OPTIONS and any path not in the table go to Express unchanged.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RelayError } from "../../protocol/errors.ts";
+import type { PollQuery } from "../routes/polls.ts";
+import { readJsonBody } from "./body.ts";
+import { httpError } from "./errors.ts";
+
+export type ApiParams = Readonly<Record<string, string>>;
+export type ApiCall = {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: ApiParams;
+  query: PollQuery;
+  /** The parsed JSON body (methods with `body: true`), else undefined. */
+  body: unknown;
+};
+export type ApiMethod = {
+  run(call: ApiCall): Promise<void>;
+  /** Read a JSON body first (body.ts rules). */
+  body?: true;
+  /**
+   * The handler sets the common headers itself when it answers (long-polls: an idle poll then holds
+   * no header state while it waits); otherwise they are set before it runs.
+   */
+  lateHeaders?: true;
+};
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type ApiRoute = {
+  /** Express-style pattern, e.g. `/v1/pairings/:token` (also the route name in logs and metrics). */
+  path: string;
+  methods: Partial<Record<HttpMethod, ApiMethod>>;
+  /** Runs `guard` first (the operator's lockdown of blocked devices' sessions). */
+  guarded?: true;
+};
+
+export type ApiRouterDeps = {
+  routes: readonly ApiRoute[];
+  maxBodyBytes: number;
+  /** Per-request bookkeeping shared with the Express path (no per-request listeners: `end` closes it). */
+  begin(req: IncomingMessage, res: ServerResponse, route: string): void;
+  end(): void;
+  /** Shutdown gate and rate limit: an error to answer, or undefined to go on. */
+  admit(req: IncomingMessage, res: ServerResponse): RelayError | undefined;
+  guard(params: ApiParams): Promise<void>;
+  /** The common answer headers (cache, CORS). */
+  decorate(res: ServerResponse): void;
+  fail(error: unknown, req: IncomingMessage, res: ServerResponse, route: string): void;
+};
+
+type Compiled = ApiRoute & { pattern: RegExp; names: readonly string[]; allow: string };
+
+/** Returns a handler that answers the request and returns true, or returns false (not a protocol route). */
+export function createApiRouter(deps: ApiRouterDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const routes = deps.routes.map(compile);
+  const { maxBodyBytes } = deps;
+
+  /**
+   * Not an async function: its frame would stay suspended (≈ 0.5 KB) for the whole wait of an idle
+   * poll. The steps are chained instead, and a step that is not needed adds no promise.
+   */
+  function serve(
+    r: Compiled,
+    match: RegExpExecArray,
+    req: IncomingMessage,
+    res: ServerResponse,
+    search: string,
+  ) {
+    const failed = (error: unknown) => {
+      deps.fail(error, req, res, r.path);
+      deps.end();
+    };
+    let running: Promise<void>;
+    try {
+      const refused = deps.admit(req, res);
+      if (refused) throw refused;
+      const method = r.methods[(req.method === "HEAD" ? "GET" : req.method) as HttpMethod];
+      if (!method) {
+        res.setHeader("Allow", r.allow);
+        const allowed = Object.keys(r.methods).join(" or ");
+        throw httpError("method_not_allowed", `${req.method} is not allowed here; use ${allowed}`);
+      }
+      const call: ApiCall = {
+        req,
+        res,
+        params: decodeParams(r, match),
+        query: parseQuery(search),
+        body: undefined,
+      };
+      if (!method.lateHeaders) deps.decorate(res);
+      let before = r.guarded ? deps.guard(call.params) : undefined;
+      if (method.body) {
+        const read = () =>
+          readJsonBody(req, maxBodyBytes).then((body) => {
+            call.body = body;
+          });
+        before = before ? before.then(read) : read();
+      }
+      running = before ? before.then(() => method.run(call)) : method.run(call);
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    running.then(deps.end, failed);
+  }
+
+  return (req, res) => {
+    if (req.method === "OPTIONS") return false; // CORS preflight: Express's front answers it
+    const url = req.url ?? "";
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    for (const r of routes) {
+      const match = r.pattern.exec(path);
+      if (!match) continue;
+      deps.begin(req, res, r.path);
+      serve(r, match, req, res, q === -1 ? "" : url.slice(q + 1));
+      return true;
+    }
+    return false;
+  };
+}
+
+function compile(route: ApiRoute): Compiled {
+  const names: string[] = [];
+  const source = route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:(\w+)/g, (_, name: string) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  const methods = Object.keys(route.methods);
+  const allow = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+  return { ...route, pattern: new RegExp(`^${source}\\/?$`, "i"), names, allow };
+}
+
+function decodeParams(r: Compiled, match: RegExpExecArray): ApiParams {
+  const params: Record<string, string> = {};
+  try {
+    r.names.forEach((name, i) => {
+      params[name] = decodeURIComponent(match[i + 1] as string);
+    });
+  } catch {
+    throw httpError("invalid_field", "path: a parameter is not valid percent-encoding");
+  }
+  return params;
+}
+
+/** Like Express's default ("simple", node:querystring) parser: repeated keys become arrays. */
+function parseQuery(search: string): PollQuery {
+  if (search === "") return {};
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(search)) {
+    const seen = out[key];
+    out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return out;
+}
