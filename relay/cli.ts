@@ -7,8 +7,7 @@
 import { isCommand, runCommand } from "./commands.ts";
 import { ConfigError, helpText, parseConfig, type RelayConfig, wantsHelp } from "./config.ts";
 import { createLogger } from "./log.ts";
-import { startRelay } from "./server.ts";
-import { redactRedisUrl } from "./store/redis.ts";
+import { isRedisStore, startRelay } from "./server.ts";
 
 const argv = process.argv.slice(2);
 if (isCommand(argv[0])) {
@@ -56,10 +55,14 @@ try {
   process.exit(1);
 }
 
+// A Redis URL may carry a password. (redis.ts is loaded only for a Redis store, and by now it is.)
+const store = isRedisStore(config)
+  ? (await import("./store/redis.ts")).redactRedisUrl(config.store)
+  : config.store;
 announce.info(
   {
     url: relay.url,
-    store: redactRedisUrl(config.store), // a Redis URL may carry a password
+    store,
     ...(config.store === "lmdb" ? { data: config.dataDir } : {}),
     pid: process.pid,
   },

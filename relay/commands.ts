@@ -12,7 +12,6 @@
  */
 import { UuidV4 } from "../protocol/schemas.ts";
 import { ConfigError, parseConfig, type RelayConfig } from "./config.ts";
-import { generateVapidKeys } from "./push/webpush.ts";
 import { buildReport, formatReport, isDay } from "./report.ts";
 import { openStore } from "./server.ts";
 import type { Store } from "./store/types.ts";
@@ -98,7 +97,7 @@ async function withStore<T>(config: RelayConfig, fn: (store: Store) => Promise<T
   if (config.store === "memory") {
     throw new UsageError("this command works on the relay's store; --store memory has nothing to work on");
   }
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     // A remote store may need a moment to connect: retry its ping for a few seconds.
     const deadline = Date.now() + 5_000;
@@ -140,6 +139,8 @@ export async function runCommand(
         if (subject !== undefined && !/^(mailto:.+|https:\/\/.+)$/.test(String(subject))) {
           throw new UsageError("--subject must be a mailto: or https: contact");
         }
+        // web-push is loaded for this command only (the relay itself loads it only with VAPID keys).
+        const { generateVapidKeys } = await import("./push/webpush.ts");
         const keys = generateVapidKeys();
         io.stdout(
           [

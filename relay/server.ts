@@ -9,9 +9,6 @@ import type { RelayConfig } from "./config.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { createRelayPush } from "./push/relayPush.ts";
 import type { Push } from "./push/types.ts";
-import { createLmdbStore } from "./store/lmdb.ts";
-import { createMemoryStore } from "./store/memory.ts";
-import { createRedisStore, redactRedisUrl, waitForStore } from "./store/redis.ts";
 import type { Clock, Store, StoreOptions } from "./store/types.ts";
 
 export type RelayHandle = {
@@ -25,8 +22,16 @@ export type RelayHandle = {
 
 export type StartRelayDeps = { logger?: Logger; now?: Clock; store?: Store; push?: Push };
 
-/** Opens the configured store. A Redis store connects in the background (see `startRelay`). */
-export function openStore(config: RelayConfig, now?: Clock, logger?: Logger): Store {
+/** Whether the configured store is Redis (a URL) rather than an embedded one. */
+export const isRedisStore = (config: Pick<RelayConfig, "store">): boolean =>
+  config.store !== "memory" && config.store !== "lmdb";
+
+/**
+ * Opens the configured store. A Redis store connects in the background (see `startRelay`). Each store's
+ * module (and its package: lmdb, ioredis) is loaded only when that store is configured: a relay holds
+ * in memory only the code it runs (ioredis alone is ≈ 9 MB of RSS; docs/BENCHMARKS.md).
+ */
+export async function openStore(config: RelayConfig, now?: Clock, logger?: Logger): Promise<Store> {
   const options: StoreOptions = {
     sessionIdleTtl: config.sessionIdleTtl,
     tombstoneGrace: config.tombstoneGrace,
@@ -35,20 +40,28 @@ export function openStore(config: RelayConfig, now?: Clock, logger?: Logger): St
     maxPendingPerSession: config.maxPendingPerSession,
     ...(now ? { now } : {}),
   };
-  if (config.store === "memory") return createMemoryStore(options);
-  if (config.store === "lmdb") return createLmdbStore({ ...options, dataDir: config.dataDir });
+  if (config.store === "memory") {
+    const { createMemoryStore } = await import("./store/memory.ts");
+    return createMemoryStore(options);
+  }
+  if (config.store === "lmdb") {
+    const { createLmdbStore } = await import("./store/lmdb.ts");
+    return createLmdbStore({ ...options, dataDir: config.dataDir });
+  }
+  const { createRedisStore } = await import("./store/redis.ts");
   return createRedisStore({ ...options, url: config.store, ...(logger ? { logger } : {}) });
 }
 
 export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {}): Promise<RelayHandle> {
   const logger = deps.logger ?? silentLogger();
-  const store = deps.store ?? openStore(config, deps.now, logger);
+  // Webhooks, plus Web Push when VAPID keys are configured (loaded first: nothing to undo if it fails).
+  const push = deps.push ?? (await createRelayPush(config));
+  const store = deps.store ?? (await openStore(config, deps.now, logger));
   // Redis: do not report "listening" before it answers; a wrong URL fails the start (exit 1).
-  if (!deps.store && config.store !== "memory" && config.store !== "lmdb") {
+  if (!deps.store && isRedisStore(config)) {
+    const { redactRedisUrl, waitForStore } = await import("./store/redis.ts");
     await waitForStore(store, 10_000, redactRedisUrl(config.store));
   }
-  // Webhooks, plus Web Push when VAPID keys are configured.
-  const push = deps.push ?? createRelayPush(config);
   const app = createApp({ store, push, config, logger });
   const server = createServer(app);
   // Idle keep-alive connections stay open longer than a reverse proxy keeps its upstream connections

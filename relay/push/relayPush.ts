@@ -1,11 +1,11 @@
 /**
  * The relay's push, one sender per target type: webhooks always; Web Push only when the operator
- * configured VAPID keys (without them a `webpush` target is refused at pairing: 400 push_target_refused).
+ * configured VAPID keys (without them a `webpush` target is refused at pairing: 400 push_target_refused,
+ * and the `web-push` package is never loaded).
  */
 import type { RelayConfig } from "../config.ts";
 import type { Push } from "./types.ts";
 import { createWebhookPush } from "./webhook.ts";
-import { createWebPushPush } from "./webpush.ts";
 
 /** Routes each target to the sender for its type. */
 export function combinePush(senders: { webhook: Push; webpush?: Push | undefined }): Push {
@@ -25,25 +25,25 @@ export function combinePush(senders: { webhook: Push; webpush?: Push | undefined
   };
 }
 
-export function createRelayPush(config: RelayConfig): Push {
+/** The configured senders. Async: `web-push` (≈ 3 MB of RSS) is imported only when VAPID keys are set. */
+export async function createRelayPush(config: RelayConfig): Promise<Push> {
   const common = {
     allowHosts: config.pushAllowHosts,
     allowPrivate: config.pushAllowPrivate,
     retries: config.pushRetries,
     timeoutMs: config.pushTimeoutMs,
   };
-  return combinePush({
-    webhook: createWebhookPush(common),
-    webpush:
-      config.vapidPublicKey && config.vapidPrivateKey
-        ? createWebPushPush({
-            ...common,
-            vapid: {
-              publicKey: config.vapidPublicKey,
-              privateKey: config.vapidPrivateKey,
-              subject: config.vapidSubject,
-            },
-          })
-        : undefined,
-  });
+  let webpush: Push | undefined;
+  if (config.vapidPublicKey && config.vapidPrivateKey) {
+    const { createWebPushPush } = await import("./webpush.ts");
+    webpush = createWebPushPush({
+      ...common,
+      vapid: {
+        publicKey: config.vapidPublicKey,
+        privateKey: config.vapidPrivateKey,
+        subject: config.vapidSubject,
+      },
+    });
+  }
+  return combinePush({ webhook: createWebhookPush(common), webpush });
 }
