@@ -87,15 +87,20 @@ export function createApp({ store: rawStore, push, config, logger = silentLogger
   app.set("trust proxy", config.trustProxy);
   const trust = () => app.get("trust proxy fn") as TrustFn;
 
-  /** Every request, either path: count it and optionally log it. */
-  function begin(req: IncomingMessage, res: ServerResponse, route: () => string | undefined): void {
+  /** Every request, either path: count it and optionally log it (`route`: the pattern, or how to find it). */
+  function begin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string | (() => string | undefined),
+  ): void {
     inFlight++;
     if (logger.isLevelEnabled("debug")) {
       const start = performance.now();
       res.once("finish", () => {
         // The route pattern, never the path: paths carry tokens and session ids.
         const ms = Math.round(performance.now() - start);
-        logger.debug({ method: req.method, route: route() ?? "-", status: res.statusCode, ms }, "request");
+        const pattern = typeof route === "string" ? route : route();
+        logger.debug({ method: req.method, route: pattern ?? "-", status: res.statusCode, ms }, "request");
       });
     }
   }
@@ -189,7 +194,7 @@ export function createApp({ store: rawStore, push, config, logger = silentLogger
   const api = createApiRouter({
     routes: [...pairingRoutes(ctx), ...requestRoutes(ctx), ...eventRoutes(ctx), ...sessionRoutes(ctx)],
     maxBodyBytes: config.maxBodyBytes,
-    begin: (req, res, route) => begin(req, res, () => route),
+    begin,
     end: settled,
     admit: (req, res) => gate(res) ?? limit(req),
     // A blocked device's sessions are refused (routes marked `guarded`: all but ending a session).

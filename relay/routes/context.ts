@@ -63,7 +63,4 @@ export function defineRoute(
 export const sessionIdOf = (params: ApiParams) => parseParam(SessionId, params.sessionId, "sessionId");
 export const requestIdOf = (params: ApiParams) => parseParam(UuidV4, params.id, "id");
 /** A long-poll GET as a protocol route method: it sets the common headers when it answers. */
-export const pollRoute = (handler: PollHandler): ApiMethod => ({
-  lateHeaders: true,
-  run: (call) => handler(call.res, call.params, call.query),
-});
+export const pollRoute = (handler: PollHandler): ApiMethod => ({ lateHeaders: true, hold: handler });
