@@ -7,7 +7,8 @@
 import { isCommand, runCommand } from "./commands.ts";
 import { ConfigError, helpText, parseConfig, type RelayConfig, wantsHelp } from "./config.ts";
 import { createLogger } from "./log.ts";
-import { isRedisStore, startRelay } from "./server.ts";
+import { startRelay } from "./server.ts";
+import { redactRedisUrl } from "./store/reach.ts";
 
 const argv = process.argv.slice(2);
 if (isCommand(argv[0])) {
@@ -55,14 +56,10 @@ try {
   process.exit(1);
 }
 
-// A Redis URL may carry a password. (redis.ts is loaded only for a Redis store, and by now it is.)
-const store = isRedisStore(config)
-  ? (await import("./store/redis.ts")).redactRedisUrl(config.store)
-  : config.store;
 announce.info(
   {
     url: relay.url,
-    store,
+    store: redactRedisUrl(config.store), // a Redis URL may carry a password
     ...(config.store === "lmdb" ? { data: config.dataDir } : {}),
     pid: process.pid,
   },

@@ -14,6 +14,7 @@ import { UuidV4 } from "../protocol/schemas.ts";
 import { ConfigError, parseConfig, type RelayConfig } from "./config.ts";
 import { buildReport, formatReport, isDay } from "./report.ts";
 import { openStore } from "./server.ts";
+import { redactRedisUrl, waitForStore } from "./store/reach.ts";
 import type { Store } from "./store/types.ts";
 import { dayOf } from "./telemetry.ts";
 
@@ -100,16 +101,7 @@ async function withStore<T>(config: RelayConfig, fn: (store: Store) => Promise<T
   const store = await openStore(config);
   try {
     // A remote store may need a moment to connect: retry its ping for a few seconds.
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      try {
-        await store.ping();
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitForStore(store, 5_000, config.store === "lmdb" ? config.dataDir : redactRedisUrl(config.store));
     return await fn(store);
   } finally {
     await store.close();

@@ -9,6 +9,7 @@ import type { RelayConfig } from "./config.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { createRelayPush } from "./push/relayPush.ts";
 import type { Push } from "./push/types.ts";
+import { redactRedisUrl, waitForStore } from "./store/reach.ts";
 import type { Clock, Store, StoreOptions } from "./store/types.ts";
 
 export type RelayHandle = {
@@ -59,7 +60,6 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
   const store = deps.store ?? (await openStore(config, deps.now, logger));
   // Redis: do not report "listening" before it answers; a wrong URL fails the start (exit 1).
   if (!deps.store && isRedisStore(config)) {
-    const { redactRedisUrl, waitForStore } = await import("./store/redis.ts");
     await waitForStore(store, 10_000, redactRedisUrl(config.store));
   }
   const app = createApp({ store, push, config, logger });

@@ -18,7 +18,7 @@ import { parse } from "node:querystring";
 import type { RelayError } from "../../protocol/errors.ts";
 import type { PollQuery } from "../routes/polls.ts";
 import { readJsonBody } from "./body.ts";
-import { httpError } from "./errors.ts";
+import { allowHeader, httpError, methodNotAllowedError } from "./errors.ts";
 
 export type ApiParams = Readonly<Record<string, string>>;
 export type ApiCall = {
@@ -39,22 +39,18 @@ export type ApiDone = {
 type ApiMethodOptions = {
   /** Read a JSON body first (body.ts rules). */
   body?: true;
-  /**
-   * The handler sets the common headers itself when it answers (long-polls: an idle poll then holds
-   * no header state while it waits); otherwise they are set before it runs.
-   */
-  lateHeaders?: true;
 };
 export type ApiMethod = ApiMethodOptions &
   (
     | {
-        /** Answers the call; the router's bookkeeping follows the promise. */
+        /** Answers the call; the router sets the common headers first and follows the promise. */
         run(call: ApiCall): Promise<void>;
       }
     | {
         /**
          * Takes the call in charge and reports to `done` when it is over (long-polls: an idle poll
-         * then holds no promise chain). Throwing instead is a failure answered at once.
+         * then holds no promise chain). It sets the common headers itself when it answers, so an idle
+         * poll holds no header state while it waits. Throwing instead is a failure answered at once.
          */
         hold(call: ApiCall, done: ApiDone): void;
       }
@@ -108,8 +104,7 @@ export function createApiRouter(deps: ApiRouterDeps): (req: IncomingMessage, res
       const method = r.methods[(req.method === "HEAD" ? "GET" : req.method) as HttpMethod];
       if (!method) {
         res.setHeader("Allow", r.allow);
-        const allowed = Object.keys(r.methods).join(" or ");
-        throw httpError("method_not_allowed", `${req.method} is not allowed here; use ${allowed}`);
+        throw methodNotAllowedError(req.method, Object.keys(r.methods));
       }
       const call: ApiCall = {
         req,
@@ -118,7 +113,7 @@ export function createApiRouter(deps: ApiRouterDeps): (req: IncomingMessage, res
         query: parseQuery(search),
         body: undefined,
       };
-      if (!method.lateHeaders) deps.decorate(res);
+      if (!("hold" in method)) deps.decorate(res);
       let before = r.guarded ? deps.guard(call.params) : undefined;
       if (method.body) {
         const read = () =>
@@ -162,8 +157,7 @@ function compile(route: ApiRoute, deps: Pick<ApiRouterDeps, "end" | "fail">): Co
     names.push(name);
     return "([^/]+)";
   });
-  const methods = Object.keys(route.methods);
-  const allow = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+  const allow = allowHeader(Object.keys(route.methods));
   const done: ApiDone = {
     end: deps.end,
     fail(error, res) {

@@ -47,15 +47,22 @@ export function sendError(res: ServerResponse, error: RelayError): void {
   sendJson(res, error.status, error.toJSON());
 }
 
-/** Answers 405 for a known path with another method (RFC 9110 §15.5.6 requires the Allow header). */
+/** The Allow header of a path with these methods: HEAD wherever GET is, and OPTIONS (CORS preflights). */
+export function allowHeader(allowed: readonly string[]): string {
+  return [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+}
+
+/** 405 for a known path with another method (RFC 9110 §15.5.6: the answer carries `Allow`). */
+export function methodNotAllowedError(method: string | undefined, allowed: readonly string[]): RelayError {
+  return httpError("method_not_allowed", `${method} is not allowed here; use ${allowed.join(" or ")}`);
+}
+
+/** Answers 405 with the Allow header, for an Express route. */
 export function methodNotAllowed(allowed: string[]): RequestHandler {
-  const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+  const allow = allowHeader(allowed);
   return (req, res) => {
     res.setHeader("Allow", allow);
-    sendError(
-      res,
-      httpError("method_not_allowed", `${req.method} is not allowed here; use ${allowed.join(" or ")}`),
-    );
+    sendError(res, methodNotAllowedError(req.method, allowed));
   };
 }
 

@@ -62,5 +62,5 @@ export function defineRoute(
 
 export const sessionIdOf = (params: ApiParams) => parseParam(SessionId, params.sessionId, "sessionId");
 export const requestIdOf = (params: ApiParams) => parseParam(UuidV4, params.id, "id");
-/** A long-poll GET as a protocol route method: it sets the common headers when it answers. */
-export const pollRoute = (handler: PollHandler): ApiMethod => ({ lateHeaders: true, hold: handler });
+/** A long-poll GET as a protocol route method (it holds the call, and sets the headers when it answers). */
+export const pollRoute = (handler: PollHandler): ApiMethod => ({ hold: handler });

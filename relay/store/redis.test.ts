@@ -11,7 +11,8 @@ import { toBase64Url } from "../../protocol/base64url.ts";
 import { type RedisServer, startRedis } from "../../tests/support/redisServer.ts";
 import { ConfigError, parseConfig } from "../config.ts";
 import { storeContract } from "./contract.ts";
-import { openRedisStore, redactRedisUrl } from "./redis.ts";
+import { redactRedisUrl } from "./reach.ts";
+import { openRedisStore } from "./redis.ts";
 import { type Store, StoreUnavailableError, watchKeys } from "./types.ts";
 
 let redis: RedisServer;

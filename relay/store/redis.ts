@@ -38,6 +38,7 @@ import { Cluster, Redis } from "ioredis";
 import type { PushTarget } from "../../protocol/schemas.ts";
 import type { Logger } from "../log.ts";
 import { canonical, hash } from "./digest.ts";
+import { redactRedisUrl, waitForStore } from "./reach.ts";
 import {
   type AckPairingOutcome,
   type AnswerPairingOutcome,
@@ -80,14 +81,6 @@ export type RedisStoreOptions = StoreOptions & {
   /** Connecting (at start and on each reconnect attempt) gives up after this long. Default 2000 ms. */
   connectTimeoutMs?: number;
 };
-
-/** The URL without its password, for logs. */
-export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z-]+:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
-    const colon = auth.indexOf(":");
-    return colon === -1 ? `${scheme}${auth}@` : `${scheme}${auth.slice(0, colon)}:***@`;
-  });
-}
 
 // ── Lua ────────────────────────────────────────────────────────────────────────────────────────
 // Every script starts with this prelude. ARGV[1..8] are the same for all of them (clock and limits,
@@ -655,26 +648,6 @@ export async function openRedisStore(options: RedisStoreOptions, waitMs = 5000):
   const store = createRedisStore(options);
   await waitForStore(store, waitMs, redactRedisUrl(options.url));
   return store;
-}
-
-/** Resolves once `store.ping()` succeeds; after `waitMs` closes the store and rejects. */
-export async function waitForStore(store: Store, waitMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      await store.ping();
-      return;
-    } catch (error) {
-      if (Date.now() >= deadline) {
-        await store.close();
-        throw new StoreUnavailableError(
-          `cannot reach ${what}: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }
 
 /**
