@@ -14,6 +14,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { stopChild } from "../../tests/support/childProcess.ts";
 import { rssKiB } from "./machine.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -59,18 +60,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((done) => child.once("exit", () => done()));
-
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stop(child: ChildProcess): Promise<void> {
   if (child.pid !== undefined) running.delete(child.pid);
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-  await exited(child);
-  clearTimeout(timer);
+  await stopChild(child, STOP_GRACE_MS);
 }
 
 export type Server = {
@@ -208,7 +200,7 @@ export async function startRelay(
     runtime: o.runtime,
     rss: () => rssKiB(pid),
     async stop() {
-      await stopChild(child);
+      await stop(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -231,7 +223,7 @@ export async function startCeiling(o: { fdLimit?: number } = {}): Promise<Server
     pid,
     rss: () => rssKiB(pid),
     async stop() {
-      await stopChild(child);
+      await stop(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -3,12 +3,13 @@
  * port and resolves once it answers `eth_chainId`. Chain 31337, automine, Hardhat's default accounts
  * (mnemonic "test test … junk", 10 000 ETH each). Used by the integration tests (one node per test file).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Hex, toHex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+import { stopChild } from "./childProcess.ts";
 
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 export const HARDHAT_CHAIN_ID = 31337;
@@ -54,11 +55,6 @@ export function hardhatAccounts(): HardhatAccount[] {
     return { address: account.address, privateKey: toHex(key) };
   });
   return cachedAccounts;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => child.once("exit", () => done()));
 }
 
 async function chainIdOf(rpcUrl: string): Promise<number | undefined> {
@@ -110,13 +106,7 @@ async function startOnce(port: number): Promise<HardhatNode> {
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
 
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited(child);
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
 
   let exitedEarly: string | undefined;
   child.once("exit", (code, signal) => {

@@ -3,11 +3,12 @@
  * operator runs it, and resolves once it has logged its `{"msg":"listening","url":…}` line. Used by the
  * relay's process tests and by the integration tests.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exited, stopChild } from "./childProcess.ts";
 
 export type RelayProcessOptions = {
   /** Extra CLI arguments, after `--port 0`. */
@@ -32,11 +33,6 @@ export type RelayProcess = {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = join(ROOT, "bin", "balance-bridge-relay.js");
 const START_TIMEOUT_MS = 15_000;
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => child.once("exit", () => done()));
-}
 
 export function startRelayProcess(options: RelayProcessOptions = {}): Promise<RelayProcess> {
   const args = options.args ?? [];
@@ -65,13 +61,7 @@ export function startRelayProcess(options: RelayProcessOptions = {}): Promise<Re
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited(child);
   };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited(child);
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
 
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once("exit", (code, signal) => done({ code, signal })),
