@@ -7,7 +7,7 @@
  *   (no flag)               full: every store, 5 runs per figure (3 for idle polls)
  *   --quick                 short runs; items 2–4 on the default store only
  *   --only=create,wakeup,roundtrip,idle,e2e
- *   --stores=lmdb,memory,redis
+ *   --stores=journal,memory,redis   (the default; lmdb too on request)
  *   --no-write              print only
  */
 
@@ -86,9 +86,10 @@ function parseArgs(argv: string[]) {
     if (!(ITEMS as readonly string[]).includes(item))
       throw new Error(`--only: unknown item "${item}" (${ITEMS.join(", ")})`);
   }
-  const stores = value("stores")?.split(",") ?? ["lmdb", "memory", "redis"];
+  const stores = value("stores")?.split(",") ?? ["journal", "memory", "redis"];
   for (const s of stores)
-    if (!["lmdb", "memory", "redis"].includes(s)) throw new Error(`--stores: unknown store "${s}"`);
+    if (!["journal", "lmdb", "memory", "redis"].includes(s))
+      throw new Error(`--stores: unknown store "${s}"`);
   const known = new Set(["--quick", "--full", "--no-write"]);
   for (const a of argv) {
     if (!known.has(a) && !/^--(only|stores)=/.test(a))
@@ -139,7 +140,7 @@ async function main() {
   const storeUrl = new Map<string, string>();
   for (const name of args.stores) {
     if (name !== "redis") {
-      stores.push({ name, label: name === "lmdb" ? "lmdb (default)" : name, available: true });
+      stores.push({ name, label: name === "journal" ? "journal (default)" : name, available: true });
       storeUrl.set(name, name);
       continue;
     }
@@ -160,7 +161,7 @@ async function main() {
     }
   }
   const usable = stores.filter((s) => s.available);
-  const defaultStore = usable.find((s) => s.name === "lmdb") ?? usable[0];
+  const defaultStore = usable.find((s) => s.name === "journal") ?? usable[0];
 
   const results: Results = {
     mode: args.mode,
@@ -172,7 +173,7 @@ async function main() {
       revision: revision(),
       "relay runtime": "bundle (build/relay.js)",
       "rate limit": "off (--rate-limit 0)",
-      "lmdb data": "fresh temporary directory",
+      "data directory (journal, lmdb)": "fresh temporary directory",
       connections: plan.create.connections,
       "idle polls": plan.idle.polls,
     },
@@ -339,7 +340,7 @@ async function main() {
           const e = await benchE2e({
             iterations: plan.e2e.iterations,
             warmup: plan.e2e.warmup,
-            store: defaultStore ? (storeUrl.get(defaultStore.name) ?? "lmdb") : "memory",
+            store: defaultStore ? (storeUrl.get(defaultStore.name) ?? "journal") : "memory",
             log: say,
           });
           batches.push(e);

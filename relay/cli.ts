@@ -5,7 +5,14 @@
  * subcommand instead (commands.ts: keys, report, lockdown, block-device, unblock-device).
  */
 import { isCommand, runCommand } from "./commands.ts";
-import { ConfigError, helpText, parseConfig, type RelayConfig, wantsHelp } from "./config.ts";
+import {
+  ConfigError,
+  helpText,
+  parseConfig,
+  type RelayConfig,
+  storeUsesDataDir,
+  wantsHelp,
+} from "./config.ts";
 import { createLogger } from "./log.ts";
 import { startRelay } from "./server.ts";
 import { redactRedisUrl } from "./store/reach.ts";
@@ -60,7 +67,7 @@ announce.info(
   {
     url: relay.url,
     store: redactRedisUrl(config.store), // a Redis URL may carry a password
-    ...(config.store === "lmdb" ? { data: config.dataDir } : {}),
+    ...(storeUsesDataDir(config.store) ? { data: config.dataDir } : {}),
     pid: process.pid,
   },
   "listening",

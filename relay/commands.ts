@@ -1,7 +1,9 @@
 /**
  * Operator subcommands of `balance-bridge-relay` (docs/OPERATING.md). All but `keys` work on the
- * relay's store directly (the same --store/--data/… options and environment as the relay), so they
- * act on every instance sharing that store, whether or not a relay is running:
+ * relay's store (the same --store/--data/… options and environment as the relay), so they act on every
+ * instance sharing that store, whether or not a relay is running. The journal store belongs to one
+ * process: while a relay holds its data directory they go through that relay's control socket
+ * (control.ts); otherwise they open the store themselves:
  *
  *   keys [--subject <mailto:|https:>]        a fresh VAPID key pair (RFC 8292) as environment lines
  *   report [--day YYYY-MM-DD] [--format table|json]
@@ -11,11 +13,12 @@
  * Exit codes as for the relay: 0 done, 1 the store failed, 2 bad usage.
  */
 import { UuidV4 } from "../protocol/schemas.ts";
-import { ConfigError, parseConfig, type RelayConfig } from "./config.ts";
+import { ConfigError, parseConfig, type RelayConfig, storeUsesDataDir } from "./config.ts";
+import { type ControlStore, connectControl } from "./control.ts";
 import { buildReport, formatReport, isDay } from "./report.ts";
 import { openStore } from "./server.ts";
+import { dataDirHolder } from "./store/dataDirLock.ts";
 import { redactRedisUrl, waitForStore } from "./store/reach.ts";
-import type { Store } from "./store/types.ts";
 import { dayOf } from "./telemetry.ts";
 
 export const COMMANDS = ["keys", "report", "lockdown", "block-device", "unblock-device"] as const;
@@ -94,14 +97,34 @@ function splitArgs(argv: readonly string[], own: Record<string, "value" | "switc
   return { values, positionals, rest };
 }
 
-async function withStore<T>(config: RelayConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(config: RelayConfig, fn: (store: ControlStore) => Promise<T>): Promise<T> {
   if (config.store === "memory") {
     throw new UsageError("this command works on the relay's store; --store memory has nothing to work on");
   }
+  const holder = config.store === "journal" ? dataDirHolder(config.dataDir) : undefined;
+  if (holder !== undefined) {
+    // A running relay owns the journal: ask it.
+    const control = await connectControl(config.dataDir).catch((error: unknown) => {
+      throw new Error(
+        `data directory ${config.dataDir} is in use by process ${holder} (a running relay?), but ` +
+          (error instanceof Error ? error.message : String(error)),
+      );
+    });
+    try {
+      return await fn(control);
+    } finally {
+      await control.close();
+    }
+  }
+  // No relay running (or a store several processes share): open it here for the command's duration.
   const store = await openStore(config);
   try {
     // A remote store may need a moment to connect: retry its ping for a few seconds.
-    await waitForStore(store, 5_000, config.store === "lmdb" ? config.dataDir : redactRedisUrl(config.store));
+    await waitForStore(
+      store,
+      5_000,
+      storeUsesDataDir(config.store) ? config.dataDir : redactRedisUrl(config.store),
+    );
     return await fn(store);
   } finally {
     await store.close();

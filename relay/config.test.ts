@@ -6,7 +6,7 @@ describe("parseConfig", () => {
     expect(defaultConfig()).toMatchObject({
       host: "127.0.0.1",
       port: 8787,
-      store: "lmdb",
+      store: "journal",
       dataDir: "./data",
       maxBodyBytes: 65536,
       maxWait: 30,

@@ -8,8 +8,11 @@ import { PAIRING_TTL, REQUEST_TTL, WAIT } from "../protocol/constants.ts";
 export type RelayConfig = {
   host: string;
   port: number;
-  /** "memory", "lmdb", or a Redis URL (`redis://`, `rediss://`, `redis-cluster://`, `rediss-cluster://`). */
-  store: "memory" | "lmdb" | RedisStoreUrl;
+  /**
+   * "journal" (the default), "lmdb", "memory", or a Redis URL (`redis://`, `rediss://`,
+   * `redis-cluster://`, `rediss-cluster://`).
+   */
+  store: "journal" | "lmdb" | "memory" | RedisStoreUrl;
   dataDir: string;
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number;
@@ -113,16 +116,19 @@ export const OPTIONS: readonly Option[] = [
     flag: "--store",
     env: "BB_RELAY_STORE",
     key: "store",
-    arg: "memory|lmdb|<redis-url>",
-    default: "lmdb",
+    arg: "journal|lmdb|memory|<redis-url>",
+    default: "journal",
     help:
-      "lmdb: durable on disk; memory: lost on exit (tests, demos); redis://[:password@]host:port[/db] " +
-      "(rediss:// for TLS, redis-cluster://host:port,host:port for a Cluster): shared by several instances.",
+      "journal: durable on disk, records held in memory (the fastest durable store); lmdb: durable on " +
+      "disk, records need not fit in memory; memory: lost on exit (tests, demos); " +
+      "redis://[:password@]host:port[/db] (rediss:// for TLS, redis-cluster://host:port,host:port for a " +
+      "Cluster): shared by several instances.",
     schema: z
       .string()
       .refine(
-        (s) => s === "memory" || s === "lmdb" || /^(rediss?|rediss?-cluster):\/\/\S+$/.test(s),
-        "expected memory, lmdb, or a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL",
+        (s) =>
+          s === "journal" || s === "lmdb" || s === "memory" || /^(rediss?|rediss?-cluster):\/\/\S+$/.test(s),
+        "expected journal, lmdb, memory, or a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL",
       )
       .transform((s) => s as RelayConfig["store"]),
   },
@@ -132,7 +138,7 @@ export const OPTIONS: readonly Option[] = [
     key: "dataDir",
     arg: "<dir>",
     default: "./data",
-    help: "Directory of the lmdb store (created if missing).",
+    help: "Directory of the journal or lmdb store (created if missing; one relay per directory).",
     schema: z.string().min(1),
   },
   {
@@ -490,3 +496,7 @@ function checkOperatorOptions(c: RelayConfig): void {
 export function defaultConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
   return parseConfig({ overrides });
 }
+
+/** Whether the store lives in `dataDir` (journal, lmdb) rather than in memory or Redis. */
+export const storeUsesDataDir = (store: RelayConfig["store"]): store is "journal" | "lmdb" =>
+  store === "journal" || store === "lmdb";

@@ -10,6 +10,7 @@ export { createWebhookPush, type WebhookPushOptions } from "./push/webhook.ts";
 export { createWebPushPush, generateVapidKeys, type VapidKeys, type WebPushOptions } from "./push/webpush.ts";
 export { buildReport, type DayReport, formatReport } from "./report.ts";
 export { openStore, type RelayHandle, type StartRelayDeps, startRelay } from "./server.ts";
+export { createJournalStore, type JournalStoreOptions } from "./store/journal.ts";
 export { createLmdbStore, type LmdbStoreOptions } from "./store/lmdb.ts";
 export { createMemoryStore } from "./store/memory.ts";
 export { createRedisStore, openRedisStore, type RedisStoreOptions } from "./store/redis.ts";

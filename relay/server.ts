@@ -5,7 +5,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp, type RelayApp } from "./app.ts";
-import type { RelayConfig } from "./config.ts";
+import { type RelayConfig, storeUsesDataDir } from "./config.ts";
+import { type ControlHandle, serveControl } from "./control.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { createRelayPush } from "./push/relayPush.ts";
 import type { Push } from "./push/types.ts";
@@ -25,7 +26,7 @@ export type StartRelayDeps = { logger?: Logger; now?: Clock; store?: Store; push
 
 /** Whether the configured store is Redis (a URL) rather than an embedded one. */
 export const isRedisStore = (config: Pick<RelayConfig, "store">): boolean =>
-  config.store !== "memory" && config.store !== "lmdb";
+  config.store !== "memory" && !storeUsesDataDir(config.store);
 
 /**
  * Opens the configured store. A Redis store connects in the background (see `startRelay`). Each store's
@@ -45,6 +46,10 @@ export async function openStore(config: RelayConfig, now?: Clock, logger?: Logge
     const { createMemoryStore } = await import("./store/memory.ts");
     return createMemoryStore(options);
   }
+  if (config.store === "journal") {
+    const { createJournalStore } = await import("./store/journal.ts");
+    return createJournalStore({ ...options, dataDir: config.dataDir });
+  }
   if (config.store === "lmdb") {
     const { createLmdbStore } = await import("./store/lmdb.ts");
     return createLmdbStore({ ...options, dataDir: config.dataDir });
@@ -61,6 +66,14 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
   // Redis: do not report "listening" before it answers; a wrong URL fails the start (exit 1).
   if (!deps.store && isRedisStore(config)) {
     await waitForStore(store, 10_000, redactRedisUrl(config.store));
+  }
+  // The journal store is this process's alone: the operator CLI reaches it through the control socket.
+  let control: ControlHandle | undefined;
+  if (!deps.store && config.store === "journal") {
+    control = await serveControl(store, config.dataDir, logger).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
   }
   const app = createApp({ store, push, config, logger });
   const server = createServer(app);
@@ -98,6 +111,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       });
     });
   } catch (error) {
+    await control?.close();
     await store.close();
     throw error;
   }
@@ -137,6 +151,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       clearInterval(idle);
       clearTimeout(cut);
       await app.flushStats().catch((error: unknown) => logger.warn({ err: error }, "statistics not saved"));
+      await control?.close();
       await store.close();
     })();
     return closing;

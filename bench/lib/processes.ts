@@ -77,7 +77,7 @@ export type Server = {
 export type RelayRuntime = "bundle" | "tsx";
 
 export type RelayOptions = {
-  /** `lmdb` (in a fresh temporary data directory), `memory`, or a redis:// URL. */
+  /** `journal` or `lmdb` (in a fresh temporary data directory), `memory`, or a redis:// URL. */
   store: string;
   runtime: RelayRuntime;
   /** Extra node flags (e.g. `--max-semi-space-size=1`). */
@@ -157,7 +157,9 @@ export async function startRelay(
   const dir = mkdtempSync(join(tmpdir(), "bb-bench-relay-"));
   const logFile = join(dir, "relay.log");
   const storeArgs =
-    o.store === "lmdb" ? ["--store", "lmdb", "--data", join(dir, "data")] : ["--store", o.store];
+    o.store === "journal" || o.store === "lmdb"
+      ? ["--store", o.store, "--data", join(dir, "data")]
+      : ["--store", o.store];
   const child = spawnNode(
     [
       ...(o.nodeFlags ?? []),

@@ -696,3 +696,44 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     });
   });
 }
+
+/**
+ * For stores on disk (journal, LMDB): what was acknowledged is there after a close and a reopen of
+ * the same directory, expiry included (absolute times, judged by the clock after the reopen).
+ */
+export function durabilityContract(
+  name: string,
+  open: (o: { dataDir: string; now: () => number }) => Store,
+  dataDir: () => string,
+): void {
+  describe(`Store durability: ${name}`, () => {
+    it("keeps acknowledged writes and their expiry across a reopen", async () => {
+      const dir = dataDir();
+      let t = T0;
+      const now = () => t;
+      const token = id32();
+      const sessionId = id32();
+      const id = randomUUID();
+      const body = sealed();
+
+      const first = open({ dataDir: dir, now });
+      await first.createPairing(token, 10);
+      const pairingToken = id32();
+      await first.createPairing(pairingToken, 10);
+      await first.answerPairing(pairingToken, { deviceId: randomUUID(), sessionId, sealed: sealed() });
+      await first.postRequest(sessionId, { id, sealed: body, ttl: 10 });
+      await first.close();
+
+      const second = open({ dataDir: dir, now });
+      expect(await second.readPairing(token)).toEqual({ ok: true, expiresAt: t / 1000 + 10 });
+      expect(await second.fetchRequest(sessionId, id)).toEqual({
+        ok: true,
+        request: { id, sealed: body, expiresAt: t / 1000 + 10 },
+      });
+      t += 10_000;
+      expect(await second.readPairing(token)).toEqual({ ok: false, error: "pairing_expired" });
+      expect(await second.fetchRequest(sessionId, id)).toEqual({ ok: false, error: "request_expired" });
+      await second.close();
+    });
+  });
+}

@@ -1,6 +1,6 @@
 /**
  * The wallet as its users run it: `node bin/balance-bridge-wallet.js …` processes against a real relay
- * (`--store lmdb`) and a Hardhat node. pair prints the same match code as the dapp; `serve --approve
+ * (`--store journal`, the default) and a Hardhat node. pair prints the same match code as the dapp; `serve --approve
  * auto` in the background answers a personal_sign and prints what it did; the state file is 0600;
  * status and disconnect work; bad input exits non-zero with a message naming the problem.
  */
@@ -100,7 +100,7 @@ describe("balance-bridge-wallet CLI", () => {
   beforeAll(async () => {
     [node, relay] = await Promise.all([
       startHardhatNode(),
-      startRelayProcess({ args: ["--store", "lmdb", "--rate-limit", "0"] }),
+      startRelayProcess({ args: ["--store", "journal", "--rate-limit", "0"] }),
     ]);
     dapp = createDappClient({ relayUrl: relay.url });
     const account = node.accounts[7];

@@ -1,5 +1,5 @@
 /**
- * End to end, with real processes: the relay (`--store lmdb` and `--store memory`), a Hardhat node, the
+ * End to end, with real processes: the relay (`--store journal` and `--store memory`), a Hardhat node, the
  * dapp client, and the reference wallet library. Pairing, every wallet method, approval and refusal,
  * events, cancellation and both ways of ending a session.
  */
@@ -74,7 +74,7 @@ const typedData = (from: string) => ({
   },
 });
 
-describe.each(["lmdb", "memory"] as const)("wallet ↔ relay (--store %s) ↔ dapp", (store) => {
+describe.each(["journal", "memory"] as const)("wallet ↔ relay (--store %s) ↔ dapp", (store) => {
   let relay: RelayProcess;
   let dapp: DappClient;
   let harness: WalletHarness;

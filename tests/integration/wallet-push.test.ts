@@ -14,7 +14,7 @@ import { ask, createDappClient, createWalletHarness, ORIGIN, pair, resultOf } fr
 const accounts = hardhatAccounts();
 const key = (i: number) => accounts[i]?.privateKey ?? "0x";
 
-describe.each(["memory", "lmdb"] as const)("push and pull (--store %s)", (store) => {
+describe.each(["memory", "journal"] as const)("push and pull (--store %s)", (store) => {
   let relay: RelayProcess;
   let dapp: DappClient;
 

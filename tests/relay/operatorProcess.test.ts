@@ -1,11 +1,12 @@
 /**
  * Operator tools on the relay as an operator runs it (`node bin/balance-bridge-relay.js`): graceful
- * shutdown on SIGTERM (open long-polls get their empty answer at once, exit 0 promptly), and the
- * subcommands working on the store of a running LMDB relay (lockdown, block-device, report) and
- * without one (keys).
+ * shutdown on SIGTERM (open long-polls get their empty answer at once, exit 0 promptly), the
+ * subcommands working on the store of a running journal or LMDB relay (lockdown, block-device, report;
+ * the journal's through the relay's control socket) and without one (keys), and one relay per journal
+ * data directory.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -36,6 +37,7 @@ function cli(
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      timeout: 20_000, // SIGTERM a command (or a relay started by mistake) that does not end
     });
     let stdout = "";
     let stderr = "";
@@ -109,61 +111,85 @@ describe("subcommands", () => {
     expect(half.stderr).toMatch(/--vapid-private-key/);
   });
 
-  it("lockdown, block-device and report work on a running LMDB relay's store, shared with it", async () => {
-    const dataDir = join(root, "lockdown");
-    const day = dayOf(Date.now());
-    const relay = await start([
-      "--store",
-      "lmdb",
-      "--data",
-      dataDir,
-      "--rate-limit",
-      "0",
-      "--stats-interval",
-      "0.2",
-    ]);
-    const api = createApi(relay.url);
-    const paired = await api.pair();
+  it.each(["journal", "lmdb"])(
+    "lockdown, block-device and report work on a running %s relay's store, shared with it",
+    async (store) => {
+      const dataDir = join(root, `lockdown-${store}`);
+      const day = dayOf(Date.now());
+      const on = ["--store", store, "--data", dataDir]; // the commands' store options, as the relay's
+      const relay = await start([
+        "--store",
+        store,
+        "--data",
+        dataDir,
+        "--rate-limit",
+        "0",
+        "--stats-interval",
+        "0.2",
+      ]);
+      const api = createApi(relay.url);
+      const paired = await api.pair();
 
-    expect((await cli(["lockdown", "on", "--data", dataDir])).stdout).toMatch(/LOCKED/);
-    const lockedAfter = await eventually(
-      async () => (await api.post("/v1/pairings", { token: token() })).status === 403,
+      expect((await cli(["lockdown", "on", ...on])).stdout).toMatch(/LOCKED/);
+      const lockedAfter = await eventually(
+        async () => (await api.post("/v1/pairings", { token: token() })).status === 403,
+      );
+      expect(lockedAfter).toBeLessThan(2500); // the relay re-reads the shared state about every second
+      expect(errorOf(await api.post("/v1/pairings", { token: token() }))).toMatchObject({
+        code: "pairings_locked",
+      });
+      const status = await cli(["lockdown", "status", "--json", ...on]);
+      expect(JSON.parse(status.stdout)).toEqual({ pairingsLocked: true, blockedDevices: [] });
+
+      const blocked = await cli(["block-device", paired.deviceId, ...on]);
+      expect(blocked).toMatchObject({ code: 0, stdout: `device ${paired.deviceId} blocked\n` });
+      const post = () =>
+        api.post(`/v1/sessions/${paired.sessionId}/requests`, { id: uuid(), sealed: sealedSession() });
+      await eventually(async () => (await post()).status === 403);
+      expect(errorOf(await post())).toMatchObject({ status: 403, code: "device_blocked" });
+
+      await cli(["unblock-device", paired.deviceId, ...on]);
+      await cli(["lockdown", "off", ...on]);
+      await eventually(async () => (await post()).status === 201);
+      await eventually(async () => (await api.post("/v1/pairings", { token: token() })).status === 201);
+
+      expect((await cli(["block-device", "not-a-uuid", ...on])).code).toBe(2);
+      expect((await cli(["lockdown", "maybe", ...on])).code).toBe(2);
+      expect((await cli(["report", "--day", "yesterday", ...on])).code).toBe(2);
+
+      const live = await cli(["report", "--day", day, "--format", "json", ...on]);
+      expect(live.code).toBe(0);
+      expect(JSON.parse(live.stdout).day).toBe(day);
+
+      // SIGTERM flushes the statistics; the report then reads them from the store.
+      await relay.kill("SIGTERM");
+      expect(await relay.exited).toEqual({ code: 0, signal: null });
+      expect(existsSync(join(dataDir, "control.sock"))).toBe(false);
+      // No relay now: the command opens the store itself.
+      const report = await cli(["report", "--day", day, "--format", "json", ...on]);
+      expect(report.code).toBe(0);
+      const parsed = JSON.parse(report.stdout);
+      expect(parsed.day).toBe(day);
+      expect(parsed.pairings.created).toBeGreaterThanOrEqual(2);
+      expect(parsed.pairings.answered).toBe(1);
+      expect(parsed.requests.posted).toBeGreaterThanOrEqual(1);
+      const table = await cli(["report", "--day", day, ...on]);
+      expect(table.stdout).toMatch(/pairings created\s+\d+/);
+      expect(table.stdout).toMatch(/push success rate/);
+    },
+  );
+
+  it("a second relay on a journal relay's data directory exits 1, naming the running one", async () => {
+    const dataDir = join(root, "second");
+    const relay = await start(["--store", "journal", "--data", dataDir]);
+    const second = await cli(["--store", "journal", "--data", dataDir, "--port", "0"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `balance-bridge-relay: failed to start: data directory ${dataDir} is in use by process ${relay.pid}`,
     );
-    expect(lockedAfter).toBeLessThan(2500); // the relay re-reads the shared state about every second
-    expect(errorOf(await api.post("/v1/pairings", { token: token() }))).toMatchObject({
-      code: "pairings_locked",
-    });
+    // The first relay was not disturbed: its control socket still answers.
     const status = await cli(["lockdown", "status", "--json", "--data", dataDir]);
-    expect(JSON.parse(status.stdout)).toEqual({ pairingsLocked: true, blockedDevices: [] });
-
-    const blocked = await cli(["block-device", paired.deviceId, "--data", dataDir]);
-    expect(blocked).toMatchObject({ code: 0, stdout: `device ${paired.deviceId} blocked\n` });
-    const post = () =>
-      api.post(`/v1/sessions/${paired.sessionId}/requests`, { id: uuid(), sealed: sealedSession() });
-    await eventually(async () => (await post()).status === 403);
-    expect(errorOf(await post())).toMatchObject({ status: 403, code: "device_blocked" });
-
-    await cli(["unblock-device", paired.deviceId, "--data", dataDir]);
-    await cli(["lockdown", "off", "--data", dataDir]);
-    await eventually(async () => (await post()).status === 201);
-    await eventually(async () => (await api.post("/v1/pairings", { token: token() })).status === 201);
-
-    expect((await cli(["block-device", "not-a-uuid", "--data", dataDir])).code).toBe(2);
-    expect((await cli(["lockdown", "maybe", "--data", dataDir])).code).toBe(2);
-    expect((await cli(["report", "--day", "yesterday", "--data", dataDir])).code).toBe(2);
-
-    // SIGTERM flushes the statistics; the report then reads them from the store.
-    await relay.kill("SIGTERM");
-    expect(await relay.exited).toEqual({ code: 0, signal: null });
-    const report = await cli(["report", "--day", day, "--format", "json", "--data", dataDir]);
-    expect(report.code).toBe(0);
-    const parsed = JSON.parse(report.stdout);
-    expect(parsed.day).toBe(day);
-    expect(parsed.pairings.created).toBeGreaterThanOrEqual(2);
-    expect(parsed.pairings.answered).toBe(1);
-    expect(parsed.requests.posted).toBeGreaterThanOrEqual(1);
-    const table = await cli(["report", "--day", day, "--data", dataDir]);
-    expect(table.stdout).toMatch(/pairings created\s+\d+/);
-    expect(table.stdout).toMatch(/push success rate/);
+    expect(JSON.parse(status.stdout)).toEqual({ pairingsLocked: false, blockedDevices: [] });
+    await relay.stop();
   });
 });

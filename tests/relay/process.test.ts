@@ -1,7 +1,8 @@
 /**
- * The relay as an operator runs it: `node bin/balance-bridge-relay.js`. LMDB keeps what it
- * acknowledged across `kill -9`, expiry still holds after the restart, the CLI explains itself, and
- * SIGTERM shuts down gracefully.
+ * The relay as an operator runs it: `node bin/balance-bridge-relay.js`. The durable stores (journal,
+ * the default, and LMDB) keep what they acknowledged across `kill -9`, even when killed in the middle
+ * of a load; expiry still holds after the restart; the CLI explains itself; SIGTERM shuts down
+ * gracefully.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,54 +29,94 @@ async function start(args: string[]): Promise<RelayProcess> {
 }
 
 describe("relay process", () => {
-  it("keeps a pending pairing and a pending request across kill -9, and expires them after restart", async () => {
-    const dataDir = join(root, "crash");
-    const args = ["--store", "lmdb", "--data", dataDir, "--rate-limit", "0"];
-    const first = await start(args);
-    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    let api = createApi(first.url);
+  it.each(["journal", "lmdb"])(
+    "%s: keeps a pending pairing and a pending request across kill -9, and expires them after restart",
+    async (store) => {
+      const dataDir = join(root, `crash-${store}`);
+      const args = ["--store", store, "--data", dataDir, "--rate-limit", "0"];
+      const first = await start(args);
+      expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      let api = createApi(first.url);
 
-    const pending = token();
-    const created = await api.post("/v1/pairings", { token: pending, ttl: 4 });
-    expect(created.status).toBe(201);
+      const pending = token();
+      const created = await api.post("/v1/pairings", { token: pending, ttl: 4 });
+      expect(created.status).toBe(201);
 
-    const paired = token();
-    const sid = sessionId();
-    await api.post("/v1/pairings", { token: paired, ttl: 60 });
-    expect(
-      (await api.put(`/v1/pairings/${paired}`, { deviceId: uuid(), sessionId: sid, sealed: sealedPair() }))
-        .status,
-    ).toBe(201);
-    const id = uuid();
-    const sealed = sealedSession();
-    const posted = await api.post(`/v1/sessions/${sid}/requests`, { id, sealed, ttl: 4 });
-    expect(posted.status).toBe(201);
+      const paired = token();
+      const sid = sessionId();
+      await api.post("/v1/pairings", { token: paired, ttl: 60 });
+      expect(
+        (await api.put(`/v1/pairings/${paired}`, { deviceId: uuid(), sessionId: sid, sealed: sealedPair() }))
+          .status,
+      ).toBe(201);
+      const id = uuid();
+      const sealed = sealedSession();
+      const posted = await api.post(`/v1/sessions/${sid}/requests`, { id, sealed, ttl: 4 });
+      expect(posted.status).toBe(201);
 
-    await first.kill("SIGKILL");
-    const second = await start(args);
-    api = createApi(second.url);
+      await first.kill("SIGKILL");
+      const second = await start(args);
+      api = createApi(second.url);
 
-    expect((await api.get(`/v1/pairings/${pending}?wait=0`)).status).toBe(204);
-    const status = await api.get(`/v1/sessions/${sid}/requests/${id}/response?wait=0`);
-    expect(status.status).toBe(204);
-    expect(status.headers.get(REQUEST_STATUS_HEADER)).toBe("queued");
-    const fetched = await api.get(`/v1/sessions/${sid}/requests/${id}`);
-    expect(fetched.status).toBe(200);
-    expect(fetched.body).toEqual({ id, sealed, expiresAt: posted.body.expiresAt });
+      expect((await api.get(`/v1/pairings/${pending}?wait=0`)).status).toBe(204);
+      const status = await api.get(`/v1/sessions/${sid}/requests/${id}/response?wait=0`);
+      expect(status.status).toBe(204);
+      expect(status.headers.get(REQUEST_STATUS_HEADER)).toBe("queued");
+      const fetched = await api.get(`/v1/sessions/${sid}/requests/${id}`);
+      expect(fetched.status).toBe(200);
+      expect(fetched.body).toEqual({ id, sealed, expiresAt: posted.body.expiresAt });
 
-    const expiry = Math.max(created.body.expiresAt, posted.body.expiresAt) * 1000;
-    await sleep(Math.max(0, expiry - Date.now()) + 100);
-    expect(errorOf(await api.get(`/v1/pairings/${pending}?wait=0`))).toMatchObject({
-      status: 410,
-      code: "pairing_expired",
-    });
-    expect(errorOf(await api.get(`/v1/sessions/${sid}/requests/${id}`))).toMatchObject({
-      status: 410,
-      code: "request_expired",
-    });
-    expect((await api.get("/healthz")).body).toMatchObject({ ok: true, store: "lmdb" });
-    await second.stop();
-  });
+      const expiry = Math.max(created.body.expiresAt, posted.body.expiresAt) * 1000;
+      await sleep(Math.max(0, expiry - Date.now()) + 100);
+      expect(errorOf(await api.get(`/v1/pairings/${pending}?wait=0`))).toMatchObject({
+        status: 410,
+        code: "pairing_expired",
+      });
+      expect(errorOf(await api.get(`/v1/sessions/${sid}/requests/${id}`))).toMatchObject({
+        status: 410,
+        code: "request_expired",
+      });
+      expect((await api.get("/healthz")).body).toMatchObject({ ok: true, store });
+      await second.stop();
+    },
+  );
+
+  it.each(["journal", "lmdb"])(
+    "%s: every pairing acknowledged before a kill -9 in the middle of a load is there after the restart",
+    async (store) => {
+      const dataDir = join(root, `load-${store}`);
+      const args = ["--store", store, "--data", dataDir, "--rate-limit", "0"];
+      const first = await start(args);
+      const api = createApi(first.url);
+      const acknowledged: string[] = [];
+      let killed = false;
+      // 20 clients create pairings until the relay is killed under them (a write acknowledged before it
+      // reached the journal would be missing after the restart).
+      const clients = Array.from({ length: 20 }, async () => {
+        while (!killed) {
+          const t = token();
+          try {
+            if ((await api.post("/v1/pairings", { token: t, ttl: 600 })).status !== 201) continue;
+            acknowledged.push(t);
+          } catch {
+            return; // the relay is gone
+          }
+        }
+      });
+      while (acknowledged.length < 300) await sleep(5);
+      killed = true;
+      await first.kill("SIGKILL");
+      await Promise.all(clients);
+
+      const second = await start(args);
+      const after = createApi(second.url);
+      for (const t of acknowledged) {
+        // 204: still pending (404 would be a pairing the relay acknowledged and then lost).
+        expect((await after.get(`/v1/pairings/${t}?wait=0`)).status, t).toBe(204);
+      }
+      await second.stop();
+    },
+  );
 
   it("answers /healthz, and shuts down gracefully on SIGTERM, answering open long-polls first", async () => {
     const relay = await start(["--store", "memory"]);

@@ -1,0 +1,233 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { toBase64Url } from "../../protocol/base64url.ts";
+import type { Op } from "./backend.ts";
+import { durabilityContract, storeContract } from "./contract.ts";
+import { DataDirLockedError } from "./dataDirLock.ts";
+import { createJournalBackend, createJournalStore } from "./journal.ts";
+
+const root = mkdtempSync(join(tmpdir(), "bb-journal-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshDir = () => join(root, `dir${n++}`);
+
+storeContract("journal", (options) => createJournalStore({ ...options, dataDir: freshDir() }));
+durabilityContract("journal", (o) => createJournalStore(o), freshDir);
+
+const put = (key: string, value: unknown, purgeAt = 2_000_000_000): Op => ({
+  kind: "put",
+  key,
+  value,
+  purgeAt,
+});
+const tokenOf = () => toBase64Url(randomBytes(32));
+/** The bytes of whole frames: up to the first zero length (the preallocated tail). */
+function journalEnd(dataDir: string): number {
+  const buf = readFileSync(join(dataDir, "journal"));
+  let at = 8;
+  while (at + 8 <= buf.length && buf.readUInt32LE(at) !== 0) at += 8 + buf.readUInt32LE(at);
+  return at;
+}
+
+describe("journal store durability", () => {
+  it("reads back every whole frame and drops a torn last one (a crash in the middle of a write)", async () => {
+    const dataDir = freshDir();
+    const b = createJournalBackend(dataDir);
+    await b.write(() => ({ result: 0, ops: [put("k:a", "a")] }));
+    await b.write(() => ({ result: 0, ops: [put("k:b", "b"), { kind: "del", key: "k:a" }] }));
+    // Simulate a crash: the lock stays (its owner is this live process, so drop it by closing), and
+    // the last frame is cut short on disk.
+    await b.close();
+    const path = join(dataDir, "journal");
+    const end = journalEnd(dataDir);
+    const whole = readFileSync(path).subarray(0, end);
+    const torn = Buffer.concat([whole, Buffer.from([200, 0, 0, 0, 1, 2, 3, 4]), Buffer.from('[[["k:c"')]);
+    writeFileSync(path, torn);
+    const again = createJournalBackend(dataDir);
+    expect(again.read((kv) => [kv.get("k:a"), kv.get("k:b"), kv.get("k:c")])).toEqual([
+      undefined,
+      "b",
+      undefined,
+    ]);
+    // A frame with a bad checksum ends the journal the same way.
+    await again.write(() => ({ result: 0, ops: [put("k:d", "d")] }));
+    await again.close();
+    const buf = readFileSync(path);
+    const last = journalEnd(dataDir) - 1;
+    buf[last] = (buf[last] ?? 0) ^ 0xff;
+    writeFileSync(path, buf);
+    const third = createJournalBackend(dataDir);
+    expect(third.read((kv) => [kv.get("k:b"), kv.get("k:d")])).toEqual(["b", undefined]);
+    await third.close();
+  });
+
+  it("refuses a file that is not a journal, and leaves it alone", async () => {
+    const dataDir = freshDir();
+    await createJournalBackend(dataDir).close();
+    writeFileSync(join(dataDir, "journal"), "not a journal at all");
+    expect(() => createJournalBackend(dataDir)).toThrow(/not a Balance Bridge journal/);
+    expect(readFileSync(join(dataDir, "journal"), "utf8")).toBe("not a journal at all");
+    // The failed open released the directory.
+    rmSync(join(dataDir, "journal"));
+    await createJournalBackend(dataDir).close();
+  });
+
+  it("compacts while writes go on: the journal stays near the live records' size, nothing is lost", async () => {
+    const dataDir = freshDir();
+    const b = createJournalBackend(dataDir, { compactMin: 64 * 1024 });
+    const value = "v".repeat(200);
+    // 20 keys rewritten 200 times each, 20 writes at a time: ≈ 1 MB appended, ≈ 5 KB live.
+    for (let round = 0; round < 200; round++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, k) =>
+          b.write(() => ({ result: 0, ops: [put(`k:${k}`, `${value}${round}`)] })),
+        ),
+      );
+      // Checked while running (rewrites happen between batches, off the JS thread).
+      expect(journalEnd(dataDir)).toBeLessThan(256 * 1024);
+    }
+    expect(b.read((kv) => kv.get("k:7"))).toBe(`${value}199`);
+    await b.close();
+    const again = createJournalBackend(dataDir);
+    expect(again.read((kv) => Array.from({ length: 20 }, (_, k) => kv.get(`k:${k}`)))).toEqual(
+      Array.from({ length: 20 }, () => `${value}199`),
+    );
+    await again.close();
+  });
+
+  it("keeps every pairing and answer through rewrites at run time and at open", async () => {
+    const dataDir = freshDir();
+    const store = createJournalStore({ dataDir, compactMin: 32 * 1024 });
+    const live: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 25 }, async () => {
+          const token = tokenOf();
+          await store.createPairing(token, 600);
+          await store.answerPairing(token, {
+            deviceId: randomUUID(),
+            sessionId: tokenOf(),
+            sealed: `AQ${"x".repeat(300)}`,
+          });
+          live.push(token);
+        }),
+      );
+    }
+    await store.close();
+    const reopened = createJournalStore({ dataDir });
+    for (const token of live) {
+      expect(await reopened.readPairing(token)).toMatchObject({ ok: true, answer: expect.anything() });
+    }
+    await reopened.close();
+  });
+
+  it("a rewrite a crash interrupted (journal.next left behind) is ignored", async () => {
+    const dataDir = freshDir();
+    const b = createJournalBackend(dataDir);
+    await b.write(() => ({ result: 0, ops: [put("k:a", "a")] }));
+    await b.close();
+    writeFileSync(join(dataDir, "journal.next"), "half a rewrite");
+    const again = createJournalBackend(dataDir);
+    expect(again.read((kv) => kv.get("k:a"))).toBe("a");
+    await again.close();
+    expect(() => statSync(join(dataDir, "journal.next"))).toThrow();
+  });
+});
+
+describe("journal store commits", () => {
+  it("shows reads only what is durable, while writes see the newest state", async () => {
+    const b = createJournalBackend(freshDir());
+    const written = b.write(() => ({ result: "w", ops: [put("k:a", 1)] }));
+    // Not yet durable: a reader (a long-poll) must not hand it out, a writer decides on it.
+    expect(b.read((kv) => kv.get("k:a"))).toBeUndefined();
+    const decided = b.write((kv) => ({ result: kv.get("k:a"), ops: [] }));
+    expect(await written).toBe("w");
+    expect(b.read((kv) => kv.get("k:a"))).toBe(1);
+    expect(await decided).toBe(1);
+    await b.close();
+  });
+
+  it("rejects a write whose fn throws alone; the others commit", async () => {
+    const b = createJournalBackend(freshDir());
+    const results = await Promise.allSettled([
+      b.write(() => ({ result: 1, ops: [put("k:a", "a")] })),
+      b.write(() => {
+        throw new Error("boom");
+      }),
+      b.write((kv) => ({ result: kv.get("k:a"), ops: [put("k:b", "b"), { kind: "del", key: "k:a" }] })),
+      b.write((kv) => ({ result: [kv.keys("k:"), kv.get("k:a")], ops: [] })),
+      // Not serialisable as JSON: refused before it touches anything.
+      b.write(() => ({ result: 5, ops: [put("k:c", 10n)] })),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+    ]);
+    expect(results[2]).toEqual({ status: "fulfilled", value: "a" });
+    expect(results[3]).toEqual({ status: "fulfilled", value: [["k:b"], undefined] });
+    expect(b.read((kv) => [kv.get("k:a"), kv.get("k:b"), kv.get("k:c")])).toEqual([
+      undefined,
+      "b",
+      undefined,
+    ]);
+    await b.close();
+  });
+
+  it("does not sweep a record a write in flight has just renewed", async () => {
+    const b = createJournalBackend(freshDir());
+    await b.write(() => ({ result: 0, ops: [put("k:x", 1, 100)] }));
+    const renewed = b.write(() => ({ result: 0, ops: [put("k:x", 2, 500)] }));
+    expect(await b.sweep(200)).toBe(0);
+    await renewed;
+    expect(b.read((kv) => kv.get("k:x"))).toBe(2);
+    expect(await b.sweep(500)).toBe(1);
+    expect(b.read((kv) => kv.get("k:x"))).toBeUndefined();
+    await b.close();
+  });
+
+  it("settles writes still pending when closed, then refuses new ones", async () => {
+    const dataDir = freshDir();
+    const b = createJournalBackend(dataDir);
+    const pending = b.write(() => ({ result: "done", ops: [put("k:q", "q")] }));
+    await b.close();
+    expect(await pending).toBe("done");
+    await expect(b.write(() => ({ result: 0, ops: [] }))).rejects.toThrow("closed");
+    expect(() => b.ping()).toThrow("closed");
+    const again = createJournalBackend(dataDir);
+    expect(again.read((kv) => kv.get("k:q"))).toBe("q");
+    await again.close();
+  });
+});
+
+describe("one process per data directory", () => {
+  it("refuses a second store on a directory in use, and takes over a lock its owner left behind", async () => {
+    const dataDir = freshDir();
+    const first = createJournalBackend(dataDir);
+    expect(() => createJournalBackend(dataDir)).toThrow(DataDirLockedError);
+    await first.close();
+    // A relay killed with SIGKILL leaves its lock: a pid that no longer runs (or runs something
+    // started at another time) does not hold the directory.
+    writeFileSync(join(dataDir, "relay.lock"), "999999999 12345\n");
+    const second = createJournalBackend(dataDir);
+    await second.write(() => ({ result: 0, ops: [put("k:a", 1)] }));
+    expect(readFileSync(join(dataDir, "relay.lock"), "utf8")).toMatch(new RegExp(`^${process.pid} `));
+    await second.close();
+    expect(() => statSync(join(dataDir, "relay.lock"))).toThrow();
+  });
+
+  it("a lock held by another live process is respected", async () => {
+    const dataDir = freshDir();
+    await createJournalBackend(dataDir).close();
+    // pid 1 is always alive; its start time is read from /proc, so this lock is a live one.
+    const stat = readFileSync("/proc/1/stat", "latin1");
+    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    appendFileSync(join(dataDir, "relay.lock"), `1 ${start}\n`);
+    expect(() => createJournalBackend(dataDir)).toThrow(/in use by process 1/);
+  });
+});

@@ -1,0 +1,455 @@
+/**
+ * The durable default store: every record in memory, every write appended to a journal on disk before
+ * it is acknowledged (a write-ahead log, as Redis's AOF with `appendfsync always`, or SQLite's WAL).
+ * Anything the relay has acknowledged survives `kill -9` and power loss; on start the journal is read
+ * back and rewritten compacted.
+ *
+ * Why not a B-tree (`lmdb.ts`, still available): the relay's data is small and short-lived, and each
+ * request writes one or two records under random keys. A B-tree commit writes every page those keys
+ * dirty (≈ 45 pages for 25 inserts) and flushes twice (pages, then the meta page); the journal writes
+ * the batch's own bytes (≈ 150 B per pairing) and flushes once. docs/BENCHMARKS.md has the figures.
+ *
+ * How a write is made durable (group commit, one batch in flight):
+ * - A write decides against the newest state (committed records with the not-yet-durable writes laid
+ *   over them), is applied to that overlay at once, and joins the open batch. Reads (`read`) see only
+ *   committed records: a long-poll never hands out what a crash could still undo
+ *   (docs/PROTOCOL.md, durability).
+ * - One batch at a time is written: one frame, one `pwrite` on a descriptor opened `O_DSYNC`
+ *   (open(2): the write returns once data and the metadata needed to read it are on stable storage),
+ *   off the JS thread (libuv's pool). Writes arriving meanwhile gather in the next batch. When the
+ *   frame is written, its writes move from the overlay to the committed records and their promises
+ *   resolve, in order.
+ * - A write that changes nothing still waits for the batches before it when anything is uncommitted
+ *   (its answer may rest on them); when nothing is, it answers at once.
+ * - The journal is preallocated with zeros (written, not sparse), so a frame overwrites allocated
+ *   blocks and its flush needs no file-size or extent update in the filesystem's own journal.
+ * - A failed write or flush (EIO, ENOSPC) leaves the journal's tail unknown (after a failed flush the
+ *   kernel may already have dropped the dirty pages: "fsyncgate", PostgreSQL 12's fsync panic), so the
+ *   store stops accepting writes: the batch and every write after it are rejected (503
+ *   store_unavailable), `ping` fails (/healthz 503), reads go on with the committed records. A restart
+ *   reads the journal back up to its last whole frame.
+ *
+ * Format: the magic `BBJRNL1\n`, then frames `u32le length, u32le CRC-32 (ISO-HDLC, zlib's) of the
+ * payload, payload`; a zero length ends the journal (the preallocated zeros). The payload is JSON: an
+ * array of writes, each an array of ops, `[key, purgeAt, value]` a put and `[key]` a delete. A frame
+ * cut short or failing its CRC is a write torn by a crash and ends the journal: it was never
+ * acknowledged, and nothing after it was written (frames are written one at a time).
+ *
+ * Compaction: once the frames appended since the last rewrite exceed both 16 MB and twice the size of
+ * that rewrite, the committed records are copied (a shallow copy of the map, in one step) and written
+ * to `journal.next` in chunks, off the JS thread; the frames committed meanwhile are appended to it
+ * too, then it is renamed over `journal` (and the directory fsynced) between two batches. A crash at
+ * any point leaves either the old journal or the new one, whole. Expired records are not journalled
+ * when the sweeper forgets them: they simply drop out at the next rewrite (the sweeper forgets them
+ * again if a restart reads them back first).
+ */
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  write,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import type { Backend, KvSnapshot, Op } from "./backend.ts";
+import { lockDataDir } from "./dataDirLock.ts";
+import { createRecordStore } from "./records.ts";
+import { type Store, type StoreOptions, StoreUnavailableError } from "./types.ts";
+
+const MAGIC = Buffer.from("BBJRNL1\n", "latin1");
+const FRAME_HEADER = 8;
+/** The journal grows by this much of zeros at a time. */
+const EXTEND = 8 << 20;
+/** A rewrite is considered once this much has been appended since the last one. */
+const COMPACT_MIN = 16 << 20;
+/** Snapshot frames hold about this much each (records are at most a request body: 64 KB). */
+const SNAPSHOT_FRAME = 1 << 20;
+const FILE = "journal";
+
+type Entry = { value: unknown; purgeAt: number };
+/** Put op `[key, purgeAt, value]` or delete `[key]`, as in the journal. */
+type Tuple = [string, number, unknown] | [string];
+type Job = { resolve: () => void; reject: (error: unknown) => void };
+type Batch = { no: number; writes: string[]; ops: Op[]; jobs: Job[] };
+/** A rewrite in progress: frames committed since it began, and its switch once the copy is written. */
+type Compaction = {
+  carry: Buffer[];
+  ready: (() => Promise<void>) | undefined;
+  cancelled: boolean;
+  done: Promise<void>;
+};
+
+export type JournalOptions = {
+  /** Rewrite threshold in bytes appended (default 16 MB); tests set it low. */
+  compactMin?: number;
+};
+
+function frameOf(payload: string): Buffer {
+  const length = Buffer.byteLength(payload);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + length);
+  frame.write(payload, FRAME_HEADER);
+  frame.writeUInt32LE(length, 0);
+  frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER)), 4);
+  return frame;
+}
+
+/** Frames holding every record, about SNAPSHOT_FRAME bytes each (one write of puts per frame). */
+function* snapshotFrames(entries: Iterable<[string, Entry]>): Generator<Buffer> {
+  let parts: string[] = [];
+  let size = 0;
+  for (const [key, { value, purgeAt }] of entries) {
+    const part = JSON.stringify([key, purgeAt, value]);
+    parts.push(part);
+    size += part.length;
+    if (size >= SNAPSHOT_FRAME) {
+      yield frameOf(`[[${parts.join(",")}]]`);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length) yield frameOf(`[[${parts.join(",")}]]`);
+}
+
+/** Reads a journal back into `into`; a torn or missing tail ends it. */
+function replay(path: string, into: Map<string, Entry>): void {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (buf.length === 0) return;
+  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw new Error(
+      `${path} is not a Balance Bridge journal (its first bytes are not ${JSON.stringify(MAGIC.toString())})`,
+    );
+  }
+  let at = MAGIC.length;
+  while (at + FRAME_HEADER <= buf.length) {
+    const length = buf.readUInt32LE(at);
+    if (length === 0 || at + FRAME_HEADER + length > buf.length) break;
+    const payload = buf.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length);
+    if (crc32(payload) !== buf.readUInt32LE(at + 4)) break;
+    for (const ops of JSON.parse(payload.toString("utf8")) as Tuple[][]) {
+      for (const op of ops) {
+        if (op.length === 3) into.set(op[0], { value: op[2], purgeAt: op[1] });
+        else into.delete(op[0]);
+      }
+    }
+    at += FRAME_HEADER + length;
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes all of `buf` at `position`. */
+function pwrite(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const from = (offset: number) =>
+      write(fd, buf, offset, buf.length - offset, position + offset, (error, n) => {
+        if (error) reject(error);
+        else if (offset + n < buf.length) from(offset + n);
+        else resolve();
+      });
+    from(0);
+  });
+}
+
+const DURABLE = constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC;
+
+export function createJournalBackend(dataDir: string, options: JournalOptions = {}): Backend {
+  const compactMin = options.compactMin ?? COMPACT_MIN;
+  mkdirSync(dataDir, { recursive: true });
+  const release = lockDataDir(dataDir);
+  const path = join(dataDir, FILE);
+  const nextPath = join(dataDir, `${FILE}.next`);
+
+  const committed = new Map<string, Entry>();
+  /** Writes not yet durable: key → its newest entry (undefined: deleted) and the batch it is in. */
+  const overlay = new Map<string, { entry: Entry | undefined; batch: number }>();
+
+  let fd: number;
+  let position: number;
+  let allocated: number;
+  /** Size of the last rewrite, and bytes appended since. */
+  let rewritten: number;
+  let appended = 0;
+  try {
+    replay(path, committed);
+    rmSync(nextPath, { force: true }); // a rewrite a crash interrupted
+    // Start from a compacted journal: bounded replay next time, and no torn tail left to write over.
+    const fresh = openSync(nextPath, DURABLE | constants.O_TRUNC, 0o600);
+    try {
+      position = writeSync(fresh, MAGIC);
+      for (const frame of snapshotFrames(committed))
+        position += writeSync(fresh, frame, 0, frame.length, position);
+      rewritten = position;
+      allocated = position + EXTEND;
+      writeSync(fresh, Buffer.alloc(EXTEND), 0, EXTEND, position);
+      renameSync(nextPath, path);
+      fsyncDir(dataDir);
+    } catch (error) {
+      closeSync(fresh);
+      throw error;
+    }
+    fd = fresh;
+  } catch (error) {
+    release();
+    throw error;
+  }
+
+  let closed = false;
+  let failed: StoreUnavailableError | undefined;
+  let batchNo = 1;
+  let open: Batch = { no: batchNo, writes: [], ops: [], jobs: [] };
+  /** Resolves when the current run of flushes ends; undefined when none runs. */
+  let flushing: Promise<void> | undefined;
+  let compaction: Compaction | undefined;
+
+  const check = () => {
+    if (closed) throw new StoreUnavailableError("journal store is closed");
+  };
+
+  const committedView: KvSnapshot = {
+    get: (key) => committed.get(key)?.value,
+    // A full scan: only used when a whole session is dropped, which is rare.
+    keys: (prefix) => [...committed.keys()].filter((k) => k.startsWith(prefix)),
+  };
+  const newestView: KvSnapshot = {
+    get(key) {
+      const pending = overlay.get(key);
+      return pending ? pending.entry?.value : committed.get(key)?.value;
+    },
+    keys(prefix) {
+      const out = new Set(committedView.keys(prefix));
+      for (const [key, { entry }] of overlay) {
+        if (!key.startsWith(prefix)) continue;
+        if (entry) out.add(key);
+        else out.delete(key);
+      }
+      return [...out];
+    },
+  };
+
+  /** Appends one frame durably, growing the preallocated zeros first when needed. */
+  async function append(frame: Buffer): Promise<void> {
+    if (position + frame.length + FRAME_HEADER > allocated) {
+      const grow = Math.max(EXTEND, frame.length + FRAME_HEADER);
+      await pwrite(fd, Buffer.alloc(grow), allocated);
+      allocated += grow;
+    }
+    await pwrite(fd, frame, position);
+    position += frame.length;
+    appended += frame.length;
+  }
+
+  function commit(batch: Batch): void {
+    for (const op of batch.ops) {
+      if (op.kind === "put") committed.set(op.key, { value: op.value, purgeAt: op.purgeAt });
+      else committed.delete(op.key);
+      if (overlay.get(op.key)?.batch === batch.no) overlay.delete(op.key);
+    }
+  }
+
+  function fail(error: unknown, batch: Batch): void {
+    failed = new StoreUnavailableError(
+      `journal write failed (${error instanceof Error ? error.message : String(error)}); restart the relay`,
+      { cause: error },
+    );
+    // Everything not durable is dropped: later writes may have decided on the failed batch's state.
+    overlay.clear();
+    const rest = open;
+    open = { no: ++batchNo, writes: [], ops: [], jobs: [] };
+    for (const job of [...batch.jobs, ...rest.jobs]) job.reject(failed);
+  }
+
+  async function drain(): Promise<void> {
+    // Writes made in the same task join the first batch. Waiting longer (to the end of the event-loop
+    // turn) only delays a lone write: under load the batch in flight gathers the next one anyway.
+    await Promise.resolve();
+    while (!failed) {
+      const switchOver = compaction?.ready;
+      if (switchOver && compaction) {
+        compaction.ready = undefined;
+        try {
+          await switchOver();
+        } catch (error) {
+          fail(error, { no: 0, writes: [], ops: [], jobs: [] });
+          break;
+        }
+      }
+      const batch = open;
+      if (batch.jobs.length === 0) break;
+      open = { no: ++batchNo, writes: [], ops: [], jobs: [] };
+      try {
+        if (batch.writes.length) {
+          const frame = frameOf(`[${batch.writes.join(",")}]`);
+          await append(frame);
+          compaction?.carry.push(frame);
+        }
+      } catch (error) {
+        fail(error, batch);
+        break;
+      }
+      commit(batch);
+      for (const job of batch.jobs) job.resolve();
+      if (!compaction && appended > Math.max(compactMin, 2 * rewritten)) startCompaction();
+    }
+    flushing = undefined;
+  }
+
+  function schedule(): void {
+    flushing ??= drain();
+  }
+
+  /**
+   * Rewrites the journal from a copy of the committed records, in chunks, while batches go on; the
+   * switch to the new file runs between two batches (see the header).
+   */
+  function startCompaction(): void {
+    const entries = [...committed];
+    const job: Compaction = { carry: [], ready: undefined, cancelled: false, done: Promise.resolve() };
+    compaction = job;
+    job.done = (async () => {
+      const next = openSync(nextPath, DURABLE | constants.O_TRUNC, 0o600);
+      let handedOver = false;
+      try {
+        let at = writeSync(next, MAGIC);
+        for (const frame of snapshotFrames(entries)) {
+          if (job.cancelled) return;
+          await pwrite(next, frame, at);
+          at += frame.length;
+        }
+        const size = at;
+        await new Promise<void>((resolve, reject) => {
+          job.ready = async () => {
+            try {
+              if (job.cancelled) return resolve();
+              for (const frame of job.carry) {
+                await pwrite(next, frame, at);
+                at += frame.length;
+              }
+              await pwrite(next, Buffer.alloc(EXTEND), at);
+              renameSync(nextPath, path);
+              fsyncDir(dataDir);
+              closeSync(fd);
+              fd = next;
+              handedOver = true;
+              position = at;
+              allocated = at + EXTEND;
+              rewritten = size;
+              appended = at - size;
+              resolve();
+            } catch (error) {
+              reject(error);
+              throw error;
+            }
+          };
+          schedule();
+        });
+      } finally {
+        if (!handedOver) {
+          closeSync(next);
+          rmSync(nextPath, { force: true });
+        }
+        compaction = undefined;
+      }
+    })().catch(() => {
+      // A failed rewrite fails the store in `drain` (the switch) or leaves the old journal in use.
+    });
+  }
+
+  return {
+    kind: "journal",
+    read(fn) {
+      check();
+      return fn(committedView);
+    },
+    write<T>(fn: (kv: KvSnapshot) => { result: T; ops: Op[] }): Promise<T> {
+      try {
+        check();
+        if (failed) throw failed;
+        const { result, ops } = fn(newestView);
+        if (ops.length === 0) {
+          if (overlay.size === 0) return Promise.resolve(result);
+        } else {
+          const tuples: Tuple[] = ops.map((op) =>
+            op.kind === "put" ? [op.key, op.purgeAt, op.value] : [op.key],
+          );
+          open.writes.push(JSON.stringify(tuples));
+          for (const op of ops) {
+            overlay.set(op.key, {
+              entry: op.kind === "put" ? { value: op.value, purgeAt: op.purgeAt } : undefined,
+              batch: open.no,
+            });
+          }
+          open.ops.push(...ops);
+        }
+        const batch = open;
+        return new Promise<T>((resolve, reject) => {
+          batch.jobs.push({ resolve: () => resolve(result), reject });
+          schedule();
+        });
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    async sweep(nowSec) {
+      check();
+      let removed = 0;
+      for (const [key, entry] of committed) {
+        // A key with a write in flight is that write's to decide.
+        if (entry.purgeAt <= nowSec && !overlay.has(key)) {
+          committed.delete(key);
+          removed++;
+        }
+      }
+      return removed;
+    },
+    ping() {
+      check();
+      if (failed) throw failed;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      while (flushing) await flushing;
+      if (compaction) {
+        // A rewrite waiting for its switch is ended here; one still writing stops at its next chunk.
+        compaction.cancelled = true;
+        const waiting = compaction.ready;
+        compaction.ready = undefined;
+        await waiting?.().catch(() => {});
+        await compaction.done;
+      }
+      closeSync(fd);
+      committed.clear();
+      overlay.clear();
+      release();
+    },
+  };
+}
+
+export type JournalStoreOptions = StoreOptions & JournalOptions & { dataDir: string };
+
+export function createJournalStore(options: JournalStoreOptions): Store {
+  const { dataDir, compactMin, ...rest } = options;
+  return createRecordStore(
+    createJournalBackend(dataDir, compactMin === undefined ? {} : { compactMin }),
+    rest,
+  );
+}
