@@ -1,6 +1,8 @@
 /**
  * Child process of the idle long-poll benchmark (bench/idle.ts): holds one long-poll per token, each on
- * its own connection, and polls again whenever one answers 204 (so they stay held). Connections come
+ * its own connection, and polls again whenever one answers 204 (so they stay held). The benchmark reads
+ * the server's settled RSS before the first wait runs out, so `answered` stays 0 until then: a poll
+ * answered earlier would be churn, and the benchmark refuses its reading. Connections come
  * from many loopback source addresses (127.0.0.2 …) so that repeated runs never run out of ephemeral
  * ports. Talks to its parent over IPC:
  *

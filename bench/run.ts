@@ -51,7 +51,15 @@ type Plan = {
   limitSec: number;
   create: { durationSec: number; warmupSec: number; connections: number };
   wakeup: { sequential: number; parallelSec: number; warmup: number; concurrency: number };
-  idle: { polls: number; healthz: number; runs: number; tsxLine: boolean; allStores: boolean };
+  /** `settleSec`: when the settled reading is taken (bench/idle.ts); 0 in quick mode, which has no time to wait. */
+  idle: {
+    polls: number;
+    healthz: number;
+    runs: number;
+    tsxLine: boolean;
+    allStores: boolean;
+    settleSec?: number;
+  };
   e2e: { iterations: number; warmup: number; batches: number };
   /** Items 2–3 on every store (full) or the default one only (quick). */
   allStores: boolean;
@@ -63,7 +71,7 @@ const PLANS: Record<Mode, Plan> = {
     limitSec: 120,
     create: { durationSec: 1, warmupSec: 0.5, connections: 50 },
     wakeup: { sequential: 200, parallelSec: 1, warmup: 30, concurrency: 50 },
-    idle: { polls: 10_000, healthz: 100, runs: 1, tsxLine: false, allStores: false },
+    idle: { polls: 10_000, healthz: 100, runs: 1, tsxLine: false, allStores: false, settleSec: 0 },
     e2e: { iterations: 5, warmup: 2, batches: 1 },
     allStores: false,
   },
@@ -290,7 +298,11 @@ async function main() {
           const measure = async (label: string, start: () => Promise<Server>) => {
             const server = await start();
             try {
-              const f = await benchIdle(server, { polls: plan.idle.polls, healthz: plan.idle.healthz });
+              const f = await benchIdle(server, {
+                polls: plan.idle.polls,
+                healthz: plan.idle.healthz,
+                ...(plan.idle.settleSec === undefined ? {} : { settleSec: plan.idle.settleSec }),
+              });
               say(
                 `  run ${run}/${plan.idle.runs} ${label.padEnd(26)} held ${f.held}, RSS ${fmt(f.rssFreshMiB)} → ${fmt(f.rssBeforeMiB)} → ${fmt(f.rssHeldMiB)} MB, ${fmt(f.perPollKiB)} KB/poll, /healthz p99 ${fmt(f.healthz.p99)} ms (opened in ${fmt(f.openSec)} s)`,
               );

@@ -3,16 +3,19 @@
  * marks it), so the instance that created one looks again shortly after its `expiresAt` and asks the
  * store how it ended (`pairingFate` / `requestFate`): only `expired` is counted, because answers and
  * cancels were counted when they happened, on whichever instance took them. Entries live in memory
- * (a few dozen bytes each, and only while unsettled: an answer or cancel through this instance
- * frees its entry at once); a restart forgets the checks it had scheduled,
- * so expiry counts can fall short across restarts, never double.
+ * and only while unsettled (an answer or cancel through this instance frees its entry at once); a
+ * restart forgets the checks it had scheduled, so expiry counts can fall short across restarts, never
+ * double.
+ *
+ * Each pending pairing or request costs one Map entry (key → due second and tries, a small integer)
+ * and one Set entry (its due second's keys): no object per entry, and the key of a pairing is its token
+ * itself (≈ 70 B per pending pairing beside the token, where an entry object, a holder object and a
+ * prefixed key string made it ≈ 190 B).
  */
 import type { Logger } from "./log.ts";
 import type { Fate, Store } from "./store/types.ts";
 
-type Entry =
-  | { kind: "pairing"; token: string; tries: number }
-  | { kind: "request"; sessionId: string; id: string; tries: number };
+type Kind = "pairing" | "request";
 
 export type ExpiryWatch = {
   pairing(token: string, expiresAt: number): void;
@@ -29,76 +32,98 @@ export type ExpiryWatch = {
 const SLACK = 1;
 /** A check that still finds the entry pending (another instance's clock) looks again this much later. */
 const RETRY = 5;
+/** Checks per entry at most (the first and up to three retries); `tries` is packed below the second. */
+const MAX_TRIES = 3;
+const TRIES = 4;
+
+/** One kind's checks: what is pending, and what is due when. */
+type Queue = {
+  kind: Kind;
+  /**
+   * Key → (due second − epoch) × TRIES + tries, while a check is wanted (settled keys are deleted at
+   * once). Relative to the watch's start so that the value stays a small integer (no heap number).
+   */
+  pending: Map<string, number>;
+  /** Due second (relative) → the keys due then: one timer for everything, no per-entry timers. */
+  due: Map<number, Set<string>>;
+};
+
+/** A request's key: its session and id (neither has a space: base64url and a UUID). */
+const requestKey = (sessionId: string, id: string) => `${sessionId} ${id}`;
 
 export function createExpiryWatch(deps: {
   store: Pick<Store, "pairingFate" | "requestFate">;
   logger: Logger;
-  onExpired(kind: "pairing" | "request"): void;
+  onExpired(kind: Kind): void;
   now?: () => number;
 }): ExpiryWatch {
   const now = deps.now ?? Date.now;
-  /** Due second → keys: one timer for everything, no per-entry timers. */
-  const due = new Map<number, Set<string>>();
-  /** Key → entry and its due second, while a check is wanted (settled entries are removed at once). */
-  const entries = new Map<string, { entry: Entry; second: number }>();
+  const epoch = Math.floor(now() / 1000);
+  const pairings: Queue = { kind: "pairing", pending: new Map(), due: new Map() };
+  const requests: Queue = { kind: "request", pending: new Map(), due: new Map() };
   let running = false;
   let closed = false;
 
-  const keyOf = (e: Entry) => (e.kind === "pairing" ? `p ${e.token}` : `r ${e.sessionId} ${e.id}`);
-  const schedule = (entry: Entry, at: number) => {
+  /** Schedules `key` at `at` (Unix seconds, rounded up), replacing a check it already had. */
+  function schedule(q: Queue, key: string, at: number, tries: number): void {
     if (closed) return;
-    const key = keyOf(entry);
-    const second = Math.ceil(at);
-    forget(key);
-    const keys = due.get(second);
+    forget(q, key);
+    const second = Math.ceil(at) - epoch;
+    const keys = q.due.get(second);
     if (keys) keys.add(key);
-    else due.set(second, new Set([key]));
-    entries.set(key, { entry, second });
-  };
-  function forget(key: string): void {
-    const known = entries.get(key);
-    if (!known) return;
-    entries.delete(key);
-    const keys = due.get(known.second);
+    else q.due.set(second, new Set([key]));
+    q.pending.set(key, second * TRIES + tries);
+  }
+  function forget(q: Queue, key: string): void {
+    const slot = q.pending.get(key);
+    if (slot === undefined) return;
+    q.pending.delete(key);
+    const second = Math.floor(slot / TRIES);
+    const keys = q.due.get(second);
     keys?.delete(key);
-    if (keys?.size === 0) due.delete(known.second);
+    if (keys?.size === 0) q.due.delete(second);
   }
 
-  async function check(entry: Entry): Promise<void> {
+  async function check(q: Queue, key: string, tries: number): Promise<void> {
     let fate: Fate;
     try {
-      fate =
-        entry.kind === "pairing"
-          ? await deps.store.pairingFate(entry.token)
-          : await deps.store.requestFate(entry.sessionId, entry.id);
+      if (q.kind === "pairing") fate = await deps.store.pairingFate(key);
+      else {
+        const at = key.lastIndexOf(" ");
+        fate = await deps.store.requestFate(key.slice(0, at), key.slice(at + 1));
+      }
     } catch (error) {
-      if (entry.tries < 3) schedule({ ...entry, tries: entry.tries + 1 }, now() / 1000 + RETRY);
+      if (tries < MAX_TRIES) schedule(q, key, now() / 1000 + RETRY, tries + 1);
       else deps.logger.debug({ err: error }, "expiry check failed");
       return;
     }
-    if (fate === "expired") deps.onExpired(entry.kind);
-    else if (fate === "pending" && entry.tries < 3) {
-      schedule({ ...entry, tries: entry.tries + 1 }, now() / 1000 + RETRY);
+    if (fate === "expired") deps.onExpired(q.kind);
+    else if (fate === "pending" && tries < MAX_TRIES) schedule(q, key, now() / 1000 + RETRY, tries + 1);
+  }
+
+  /** Checks `q`'s keys due by now, in due order; false once the watch is closed. */
+  async function run(q: Queue): Promise<boolean> {
+    const nowSec = now() / 1000 - epoch;
+    for (const second of [...q.due.keys()].sort((a, b) => a - b)) {
+      if (second > nowSec) break;
+      const keys = [...(q.due.get(second) ?? [])];
+      q.due.delete(second);
+      for (const key of keys) {
+        if (closed) return false;
+        const slot = q.pending.get(key);
+        if (slot === undefined || Math.floor(slot / TRIES) !== second) continue; // settled (or rescheduled)
+        q.pending.delete(key);
+        await check(q, key, slot - second * TRIES);
+      }
     }
+    return !closed;
   }
 
   async function tick(): Promise<void> {
     if (running || closed) return;
     running = true;
     try {
-      const nowSec = now() / 1000;
-      for (const second of [...due.keys()].sort((a, b) => a - b)) {
-        if (second > nowSec || closed) break;
-        const keys = [...(due.get(second) ?? [])];
-        due.delete(second);
-        for (const key of keys) {
-          if (closed) return;
-          const known = entries.get(key);
-          if (!known || known.second !== second) continue; // settled (or rescheduled) meanwhile
-          entries.delete(key);
-          await check(known.entry);
-        }
-      }
+      if (await run(pairings)) await run(requests);
     } finally {
       running = false;
     }
@@ -108,23 +133,25 @@ export function createExpiryWatch(deps: {
 
   return {
     pairing(token, expiresAt) {
-      schedule({ kind: "pairing", token, tries: 0 }, expiresAt + SLACK);
+      schedule(pairings, token, expiresAt + SLACK, 0);
     },
     request(sessionId, id, expiresAt) {
-      schedule({ kind: "request", sessionId, id, tries: 0 }, expiresAt + SLACK);
+      schedule(requests, requestKey(sessionId, id), expiresAt + SLACK, 0);
     },
     settlePairing(token) {
-      forget(`p ${token}`);
+      forget(pairings, token);
     },
     settleRequest(sessionId, id) {
-      forget(`r ${sessionId} ${id}`);
+      forget(requests, requestKey(sessionId, id));
     },
-    size: () => entries.size,
+    size: () => pairings.pending.size + requests.pending.size,
     close() {
       closed = true;
       clearInterval(timer);
-      due.clear();
-      entries.clear();
+      for (const q of [pairings, requests]) {
+        q.due.clear();
+        q.pending.clear();
+      }
     },
   };
 }

@@ -124,6 +124,31 @@ describe("journal store durability", () => {
     await reopened.close();
   });
 
+  it("grows the journal as it fills, for lone writes and for batches alike", async () => {
+    const dataDir = freshDir();
+    const b = createJournalBackend(dataDir, { preallocate: 4096 });
+    const value = "v".repeat(1000);
+    // One at a time (each written on the main thread), then 20 at a time (off it): ≈ 40 KB each.
+    for (let i = 0; i < 40; i++)
+      await b.write(() => ({ result: 0, ops: [put(`k:lone${i}`, `${value}${i}`)] }));
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          b.write(() => ({ result: 0, ops: [put(`k:batch${round}:${i}`, value)] })),
+        ),
+      );
+    }
+    expect(journalEnd(dataDir)).toBeGreaterThan(80_000);
+    await b.close();
+    const again = createJournalBackend(dataDir);
+    expect(again.read((kv) => [kv.get("k:lone39"), kv.get("k:batch1:19"), kv.keys("k:").length])).toEqual([
+      `${value}39`,
+      value,
+      80,
+    ]);
+    await again.close();
+  });
+
   it("a rewrite a crash interrupted (journal.next left behind) is ignored", async () => {
     const dataDir = freshDir();
     const b = createJournalBackend(dataDir);
