@@ -6,7 +6,7 @@
  * even when a later process got the same pid (a container's relay is often pid 1 every time).
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const LOCK = "relay.lock";
 
@@ -59,7 +59,7 @@ export function dataDirHolder(dataDir: string): number | undefined {
   const [pidText, start = ""] = text.trim().split(" ");
   const pid = Number(pidText);
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  if (pid === process.pid) return held.has(dataDir) ? pid : undefined;
+  if (pid === process.pid) return held.has(resolve(dataDir)) ? pid : undefined;
   return isAlive(pid, start) ? pid : undefined;
 }
 
@@ -82,9 +82,9 @@ export function lockDataDir(dataDir: string): () => void {
     if (holder !== undefined) throw new DataDirLockedError(dataDir, holder);
     rmSync(path, { force: true }); // stale: its owner is gone
   }
-  held.add(dataDir);
+  held.add(resolve(dataDir));
   return () => {
-    held.delete(dataDir);
+    held.delete(resolve(dataDir));
     try {
       if (readFileSync(path, "utf8") === mine) rmSync(path, { force: true });
     } catch {

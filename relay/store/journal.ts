@@ -41,13 +41,15 @@
  * cut short or failing its CRC is a write torn by a crash and ends the journal: it was never
  * acknowledged, and nothing after it was written (frames are written one at a time).
  *
- * Compaction: once the frames appended since the last rewrite exceed both 16 MB and twice the size of
- * that rewrite, the committed records are copied (a shallow copy of the map, in one step) and written
- * to `journal.next` in chunks, off the JS thread; the frames committed meanwhile are appended to it
- * too, then it is renamed over `journal` (and the directory fsynced) between two batches. A crash at
- * any point leaves either the old journal or the new one, whole. Expired records are not journalled
- * when the sweeper forgets them: they simply drop out at the next rewrite (the sweeper forgets them
- * again if a restart reads them back first).
+ * Compaction: each record knows the bytes of its put in the journal, so the store knows how much of
+ * the journal is dead (rewritten, deleted or swept records). Once that exceeds both 16 MB and twice
+ * the live bytes (the file is then at most three times its live records, and a rewrite copies at most
+ * half a byte per byte appended), the committed records are copied (a shallow copy of the map, in one
+ * step) and written to `journal.next` in chunks, off the JS thread; the frames committed meanwhile are
+ * appended to it too, then it is renamed over `journal` (and the directory fsynced) between two
+ * batches. A crash at any point leaves either the old journal or the new one, whole. Expired records
+ * are not journalled when the sweeper forgets them: they simply drop out at the next rewrite (the
+ * sweeper forgets them again if a restart reads them back first).
  */
 import {
   closeSync,
@@ -72,7 +74,7 @@ const MAGIC = Buffer.from("BBJRNL1\n", "latin1");
 const FRAME_HEADER = 8;
 /** The journal grows by this much of zeros at a time. */
 const EXTEND = 8 << 20;
-/** A rewrite is considered once this much has been appended since the last one. */
+/** A rewrite happens once the journal holds this much more than its live records (and twice them). */
 const COMPACT_MIN = 16 << 20;
 /** Snapshot frames hold about this much each (records are at most a request body: 64 KB). */
 const SNAPSHOT_FRAME = 1 << 20;
@@ -81,11 +83,13 @@ const FILE = "journal";
 const SLOW_MS = 2;
 const SLOW_BACKOFF_MS = 60_000;
 
-type Entry = { value: unknown; purgeAt: number };
+/** A record, and the bytes its put takes in the journal (what a rewrite keeps of it). */
+type Entry = { value: unknown; purgeAt: number; size: number };
 /** Put op `[key, purgeAt, value]` or delete `[key]`, as in the journal. */
 type Tuple = [string, number, unknown] | [string];
 type Job = { resolve: () => void; reject: (error: unknown) => void };
-type Batch = { no: number; writes: string[]; ops: Op[]; jobs: Job[] };
+/** `changes`: each key written and its new entry (undefined: deleted), in order. */
+type Batch = { no: number; writes: string[]; changes: Array<[string, Entry | undefined]>; jobs: Job[] };
 /** A rewrite in progress: frames committed since it began, and its switch once the copy is written. */
 type Compaction = {
   carry: Buffer[];
@@ -95,7 +99,7 @@ type Compaction = {
 };
 
 export type JournalOptions = {
-  /** Rewrite threshold in bytes appended (default 16 MB); tests set it low. */
+  /** Rewrite threshold in bytes of dead records (default 16 MB); tests set it low. */
   compactMin?: number;
   /** Zeros the journal grows by (default 8 MB); tests set it low. */
   preallocate?: number;
@@ -110,12 +114,17 @@ function frameOf(payload: string): Buffer {
   return frame;
 }
 
-/** Frames holding every record, about SNAPSHOT_FRAME bytes each (one write of puts per frame). */
-function* snapshotFrames(entries: Iterable<[string, Entry]>): Generator<Buffer> {
+/**
+ * Frames holding every record, about SNAPSHOT_FRAME bytes each (one write of puts per frame). Sets each
+ * entry's `size` when `measure` (records read back from a journal have none yet).
+ */
+function* snapshotFrames(entries: Iterable<[string, Entry]>, measure = false): Generator<Buffer> {
   let parts: string[] = [];
   let size = 0;
-  for (const [key, { value, purgeAt }] of entries) {
+  for (const [key, entry] of entries) {
+    const { value, purgeAt } = entry;
     const part = JSON.stringify([key, purgeAt, value]);
+    if (measure) entry.size = part.length;
     parts.push(part);
     size += part.length;
     if (size >= SNAPSHOT_FRAME) {
@@ -150,7 +159,8 @@ function replay(path: string, into: Map<string, Entry>): void {
     if (crc32(payload) !== buf.readUInt32LE(at + 4)) break;
     for (const ops of JSON.parse(payload.toString("utf8")) as Tuple[][]) {
       for (const op of ops) {
-        if (op.length === 3) into.set(op[0], { value: op[2], purgeAt: op[1] });
+        // `size` is set when the journal is rewritten, right after.
+        if (op.length === 3) into.set(op[0], { value: op[2], purgeAt: op[1], size: 0 });
         else into.delete(op[0]);
       }
     }
@@ -197,9 +207,8 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   let fd: number;
   let position: number;
   let allocated: number;
-  /** Size of the last rewrite, and bytes appended since. */
-  let rewritten: number;
-  let appended = 0;
+  /** Bytes the committed records' puts take (sum of their `size`): the rest of the journal is dead. */
+  let live = 0;
   try {
     replay(path, committed);
     rmSync(nextPath, { force: true }); // a rewrite a crash interrupted
@@ -207,9 +216,9 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
     const fresh = openSync(nextPath, DURABLE | constants.O_TRUNC, 0o600);
     try {
       position = writeSync(fresh, MAGIC);
-      for (const frame of snapshotFrames(committed))
+      for (const frame of snapshotFrames(committed, true))
         position += writeSync(fresh, frame, 0, frame.length, position);
-      rewritten = position;
+      for (const entry of committed.values()) live += entry.size;
       allocated = position + extend;
       writeSync(fresh, Buffer.alloc(extend), 0, extend, position);
       renameSync(nextPath, path);
@@ -227,7 +236,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   let closed = false;
   let failed: StoreUnavailableError | undefined;
   let batchNo = 1;
-  let open: Batch = { no: batchNo, writes: [], ops: [], jobs: [] };
+  let open: Batch = { no: batchNo, writes: [], changes: [], jobs: [] };
   /** Resolves when the current run of flushes ends; undefined when none runs. */
   let flushing: Promise<void> | undefined;
   let compaction: Compaction | undefined;
@@ -274,7 +283,6 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
     }
     await pwrite(fd, frame, position);
     position += frame.length;
-    appended += frame.length;
   }
 
   /**
@@ -292,14 +300,16 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
     writeSync(fd, frame, 0, frame.length, position);
     if (performance.now() - started > SLOW_MS) offThreadUntil = Date.now() + SLOW_BACKOFF_MS;
     position += frame.length;
-    appended += frame.length;
   }
 
   function commit(batch: Batch): void {
-    for (const op of batch.ops) {
-      if (op.kind === "put") committed.set(op.key, { value: op.value, purgeAt: op.purgeAt });
-      else committed.delete(op.key);
-      if (overlay.get(op.key)?.batch === batch.no) overlay.delete(op.key);
+    for (const [key, entry] of batch.changes) {
+      live -= committed.get(key)?.size ?? 0;
+      if (entry) {
+        committed.set(key, entry);
+        live += entry.size;
+      } else committed.delete(key);
+      if (overlay.get(key)?.batch === batch.no) overlay.delete(key);
     }
   }
 
@@ -311,7 +321,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
     // Everything not durable is dropped: later writes may have decided on the failed batch's state.
     overlay.clear();
     const rest = open;
-    open = { no: ++batchNo, writes: [], ops: [], jobs: [] };
+    open = { no: ++batchNo, writes: [], changes: [], jobs: [] };
     for (const job of [...batch.jobs, ...rest.jobs]) job.reject(failed);
   }
 
@@ -326,13 +336,13 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
         try {
           await switchOver();
         } catch (error) {
-          fail(error, { no: 0, writes: [], ops: [], jobs: [] });
+          fail(error, { no: 0, writes: [], changes: [], jobs: [] });
           break;
         }
       }
       const batch = open;
       if (batch.jobs.length === 0) break;
-      open = { no: ++batchNo, writes: [], ops: [], jobs: [] };
+      open = { no: ++batchNo, writes: [], changes: [], jobs: [] };
       try {
         if (batch.writes.length) {
           const frame = frameOf(`[${batch.writes.join(",")}]`);
@@ -347,7 +357,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
       idle = false;
       commit(batch);
       for (const job of batch.jobs) job.resolve();
-      if (!compaction && appended > Math.max(compactMin, 2 * rewritten)) startCompaction();
+      if (!compaction && position - live > Math.max(compactMin, 2 * live)) startCompaction();
     }
     flushing = undefined;
   }
@@ -374,7 +384,6 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
           await pwrite(next, frame, at);
           at += frame.length;
         }
-        const size = at;
         await new Promise<void>((resolve, reject) => {
           job.ready = async () => {
             try {
@@ -391,8 +400,6 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
               handedOver = true;
               position = at;
               allocated = at + extend;
-              rewritten = size;
-              appended = at - size;
               resolve();
             } catch (error) {
               reject(error);
@@ -427,17 +434,22 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
         if (ops.length === 0) {
           if (overlay.size === 0) return Promise.resolve(result);
         } else {
-          const tuples: Tuple[] = ops.map((op) =>
-            op.kind === "put" ? [op.key, op.purgeAt, op.value] : [op.key],
-          );
-          open.writes.push(JSON.stringify(tuples));
-          for (const op of ops) {
-            overlay.set(op.key, {
-              entry: op.kind === "put" ? { value: op.value, purgeAt: op.purgeAt } : undefined,
-              batch: open.no,
-            });
+          // Serialised first: a value JSON cannot hold is refused before anything is applied.
+          const changes: Array<[string, Entry | undefined]> = [];
+          const parts = ops.map((op) => {
+            if (op.kind === "del") {
+              changes.push([op.key, undefined]);
+              return JSON.stringify([op.key]);
+            }
+            const part = JSON.stringify([op.key, op.purgeAt, op.value]);
+            changes.push([op.key, { value: op.value, purgeAt: op.purgeAt, size: part.length }]);
+            return part;
+          });
+          open.writes.push(`[${parts.join(",")}]`);
+          for (const [key, entry] of changes) {
+            overlay.set(key, { entry, batch: open.no });
+            open.changes.push([key, entry]);
           }
-          open.ops.push(...ops);
         }
         const batch = open;
         return new Promise<T>((resolve, reject) => {
@@ -455,6 +467,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
         // A key with a write in flight is that write's to decide.
         if (entry.purgeAt <= nowSec && !overlay.has(key)) {
           committed.delete(key);
+          live -= entry.size;
           removed++;
         }
       }
