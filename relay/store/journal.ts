@@ -22,9 +22,9 @@
  * - Except a lone write with nothing in flight (a relay that is not busy: most of the time), which
  *   is written on the JS thread: ≈ 0.09 ms on the benchmark's disk against ≈ 0.14 ms through the
  *   pool, whose two thread hand-offs cost more than the write. While it is written nothing else
- *   runs, so one that takes over 2 ms (a slow or stalled disk) sends every write off the thread for
- *   the next minute: a disk that stalls freezes the relay for one write at most, then only writes
- *   wait while reads, long-polls and /healthz go on.
+ *   runs, so this is done only while frame writes have recently averaged under 1 ms: a disk that
+ *   slows down or stalls freezes the relay for one write at most, then every write goes off the
+ *   thread (only writes wait; reads, long-polls and /healthz go on) until the disk is fast again.
  * - A write that changes nothing still waits for the batches before it when anything is uncommitted
  *   (its answer may rest on them); when nothing is, it answers at once.
  * - The journal is preallocated with zeros (written, not sparse), so a frame overwrites allocated
@@ -79,9 +79,8 @@ const COMPACT_MIN = 16 << 20;
 /** Snapshot frames hold about this much each (records are at most a request body: 64 KB). */
 const SNAPSHOT_FRAME = 1 << 20;
 const FILE = "journal";
-/** A lone write slower than this (ms) sends lone writes off the main thread for SLOW_BACKOFF_MS. */
-const SLOW_MS = 2;
-const SLOW_BACKOFF_MS = 60_000;
+/** Lone writes are written on the main thread while recent frame writes average less than this (ms). */
+const INLINE_MAX_MS = 1;
 
 /** A record, and the bytes its put takes in the journal (what a rewrite keeps of it). */
 type Entry = { value: unknown; purgeAt: number; size: number };
@@ -240,8 +239,11 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   /** Resolves when the current run of flushes ends; undefined when none runs. */
   let flushing: Promise<void> | undefined;
   let compaction: Compaction | undefined;
-  /** Until then (ms), lone writes go off the main thread too: a recent one was slow. */
-  let offThreadUntil = 0;
+  /** Moving average (1/8 weight per write) of how long frame writes take, ms, on either path. */
+  let recentMs = 0;
+  const timed = (started: number) => {
+    recentMs += (performance.now() - started - recentMs) / 8;
+  };
 
   const check = () => {
     if (closed) throw new StoreUnavailableError("journal store is closed");
@@ -281,14 +283,17 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
       await pwrite(fd, zeros, allocated);
       allocated += zeros.length;
     }
+    const started = performance.now();
     await pwrite(fd, frame, position);
+    timed(started);
     position += frame.length;
   }
 
   /**
-   * A lone write, nothing in flight: written here, on the main thread (the write returns in ≈ 0.09 ms
-   * on the benchmark's disk, less than a hand-off to libuv's pool and back costs). A write that took
-   * longer than SLOW_MS means a slow or stalled disk: lone writes go off the thread too for a while.
+   * A lone write, nothing in flight: written here, on the main thread (the write returns in ≈ 0.1 ms
+   * on the benchmark's disk, less than a hand-off to libuv's pool and back costs) while recent writes
+   * have been fast. A slow or stalling disk raises the average over INLINE_MAX_MS and every write goes
+   * off the thread until it is fast again (measured there, hand-offs included).
    */
   function appendHere(frame: Buffer): void {
     const zeros = growth(frame.length);
@@ -298,7 +303,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
     }
     const started = performance.now();
     writeSync(fd, frame, 0, frame.length, position);
-    if (performance.now() - started > SLOW_MS) offThreadUntil = Date.now() + SLOW_BACKOFF_MS;
+    timed(started);
     position += frame.length;
   }
 
@@ -346,7 +351,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
       try {
         if (batch.writes.length) {
           const frame = frameOf(`[${batch.writes.join(",")}]`);
-          if (idle && batch.writes.length === 1 && Date.now() >= offThreadUntil) appendHere(frame);
+          if (idle && batch.writes.length === 1 && recentMs < INLINE_MAX_MS) appendHere(frame);
           else await append(frame);
           compaction?.carry.push(frame);
         }
