@@ -82,13 +82,25 @@ const FILE = "journal";
 /** Lone writes are written on the main thread while recent frame writes average less than this (ms). */
 const INLINE_MAX_MS = 1;
 
-/** A record, and the bytes its put takes in the journal (what a rewrite keeps of it). */
+/** A record, and the bytes its put takes in the journal (what a rewrite keeps of it); `size` -1: a delete. */
 type Entry = { value: unknown; purgeAt: number; size: number };
 /** Put op `[key, purgeAt, value]` or delete `[key]`, as in the journal. */
 type Tuple = [string, number, unknown] | [string];
-type Job = { resolve: () => void; reject: (error: unknown) => void };
-/** `changes`: each key written and its new entry (undefined: deleted), in order. */
-type Batch = { no: number; writes: string[]; changes: Array<[string, Entry | undefined]>; jobs: Job[] };
+/**
+ * A batch: its writes' JSON, each key written with its new entry (`size` -1: deleted), in order, and
+ * the writes' promises (settled together). Parallel arrays rather than an object per write: everything
+ * here lives until the batch is on disk, long enough to be promoted out of V8's young generation
+ * (docs/BENCHMARKS.md, "What is left").
+ */
+type Batch = {
+  writes: string[];
+  keys: string[];
+  entries: Entry[];
+  resolves: Array<(value: unknown) => void>;
+  results: unknown[];
+  rejects: Array<(error: unknown) => void>;
+};
+const newBatch = (): Batch => ({ writes: [], keys: [], entries: [], resolves: [], results: [], rejects: [] });
 /** A rewrite in progress: frames committed since it began, and its switch once the copy is written. */
 type Compaction = {
   carry: Buffer[];
@@ -200,8 +212,11 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   const nextPath = join(dataDir, `${FILE}.next`);
 
   const committed = new Map<string, Entry>();
-  /** Writes not yet durable: key → its newest entry (undefined: deleted) and the batch it is in. */
-  const overlay = new Map<string, { entry: Entry | undefined; batch: number }>();
+  /**
+   * Writes not yet durable: key → its newest entry (`size` -1: deleted). Each entry is its own object,
+   * so a batch's commit knows a key was not written again since when the overlay still holds its entry.
+   */
+  const overlay = new Map<string, Entry>();
 
   let fd: number;
   let position: number;
@@ -234,8 +249,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
 
   let closed = false;
   let failed: StoreUnavailableError | undefined;
-  let batchNo = 1;
-  let open: Batch = { no: batchNo, writes: [], changes: [], jobs: [] };
+  let open = newBatch();
   /** Resolves when the current run of flushes ends; undefined when none runs. */
   let flushing: Promise<void> | undefined;
   let compaction: Compaction | undefined;
@@ -257,13 +271,13 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   const newestView: KvSnapshot = {
     get(key) {
       const pending = overlay.get(key);
-      return pending ? pending.entry?.value : committed.get(key)?.value;
+      return pending ? pending.value : committed.get(key)?.value;
     },
     keys(prefix) {
       const out = new Set(committedView.keys(prefix));
-      for (const [key, { entry }] of overlay) {
+      for (const [key, entry] of overlay) {
         if (!key.startsWith(prefix)) continue;
-        if (entry) out.add(key);
+        if (entry.size >= 0) out.add(key);
         else out.delete(key);
       }
       return [...out];
@@ -308,13 +322,15 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   }
 
   function commit(batch: Batch): void {
-    for (const [key, entry] of batch.changes) {
+    for (let i = 0; i < batch.keys.length; i++) {
+      const key = batch.keys[i] as string;
+      const entry = batch.entries[i] as Entry;
       live -= committed.get(key)?.size ?? 0;
-      if (entry) {
+      if (entry.size >= 0) {
         committed.set(key, entry);
         live += entry.size;
       } else committed.delete(key);
-      if (overlay.get(key)?.batch === batch.no) overlay.delete(key);
+      if (overlay.get(key) === entry) overlay.delete(key);
     }
   }
 
@@ -326,8 +342,8 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
     // Everything not durable is dropped: later writes may have decided on the failed batch's state.
     overlay.clear();
     const rest = open;
-    open = { no: ++batchNo, writes: [], changes: [], jobs: [] };
-    for (const job of [...batch.jobs, ...rest.jobs]) job.reject(failed);
+    open = newBatch();
+    for (const reject of [...batch.rejects, ...rest.rejects]) reject(failed);
   }
 
   async function drain(): Promise<void> {
@@ -341,13 +357,13 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
         try {
           await switchOver();
         } catch (error) {
-          fail(error, { no: 0, writes: [], changes: [], jobs: [] });
+          fail(error, newBatch());
           break;
         }
       }
       const batch = open;
-      if (batch.jobs.length === 0) break;
-      open = { no: ++batchNo, writes: [], changes: [], jobs: [] };
+      if (batch.resolves.length === 0) break;
+      open = newBatch();
       try {
         if (batch.writes.length) {
           const frame = frameOf(`[${batch.writes.join(",")}]`);
@@ -361,7 +377,8 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
       }
       idle = false;
       commit(batch);
-      for (const job of batch.jobs) job.resolve();
+      for (let i = 0; i < batch.resolves.length; i++)
+        (batch.resolves[i] as (v: unknown) => void)(batch.results[i]);
       if (!compaction && position - live > Math.max(compactMin, 2 * live)) startCompaction();
     }
     flushing = undefined;
@@ -440,25 +457,33 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
           if (overlay.size === 0) return Promise.resolve(result);
         } else {
           // Serialised first: a value JSON cannot hold is refused before anything is applied.
-          const changes: Array<[string, Entry | undefined]> = [];
-          const parts = ops.map((op) => {
+          let json = "[";
+          const entries: Entry[] = [];
+          for (const op of ops) {
+            if (json.length > 1) json += ",";
             if (op.kind === "del") {
-              changes.push([op.key, undefined]);
-              return JSON.stringify([op.key]);
+              json += JSON.stringify([op.key]);
+              entries.push({ value: undefined, purgeAt: 0, size: -1 });
+            } else {
+              const part = JSON.stringify([op.key, op.purgeAt, op.value]);
+              json += part;
+              entries.push({ value: op.value, purgeAt: op.purgeAt, size: part.length });
             }
-            const part = JSON.stringify([op.key, op.purgeAt, op.value]);
-            changes.push([op.key, { value: op.value, purgeAt: op.purgeAt, size: part.length }]);
-            return part;
-          });
-          open.writes.push(`[${parts.join(",")}]`);
-          for (const [key, entry] of changes) {
-            overlay.set(key, { entry, batch: open.no });
-            open.changes.push([key, entry]);
+          }
+          open.writes.push(`${json}]`);
+          for (let i = 0; i < ops.length; i++) {
+            const key = (ops[i] as Op).key;
+            const entry = entries[i] as Entry;
+            overlay.set(key, entry);
+            open.keys.push(key);
+            open.entries.push(entry);
           }
         }
         const batch = open;
         return new Promise<T>((resolve, reject) => {
-          batch.jobs.push({ resolve: () => resolve(result), reject });
+          batch.resolves.push(resolve as (value: unknown) => void);
+          batch.results.push(result);
+          batch.rejects.push(reject);
           schedule();
         });
       } catch (error) {
