@@ -45,11 +45,11 @@
  * the journal is dead (rewritten, deleted or swept records). Once that exceeds both 16 MB and twice
  * the live bytes (the file is then at most three times its live records, and a rewrite copies at most
  * half a byte per byte appended), the committed records are copied (a shallow copy of the map, in one
- * step) and written to `journal.next` in chunks, off the JS thread; the frames committed meanwhile are
- * appended to it too, then it is renamed over `journal` (and the directory fsynced) between two
- * batches. A crash at any point leaves either the old journal or the new one, whole. Expired records
- * are not journalled when the sweeper forgets them: they simply drop out at the next rewrite (the
- * sweeper forgets them again if a restart reads them back first).
+ * step), serialised in 1 MB chunks on the JS thread and written to `journal.next` off it; the
+ * frames committed meanwhile are appended to it too, then it is renamed over `journal` (and the
+ * directory fsynced) between two batches. A crash at any point leaves either the old journal or the
+ * new one, whole. Expired records are not journalled when the sweeper forgets them: they simply drop
+ * out at the next rewrite (the sweeper forgets them again if a restart reads them back first).
  */
 import {
   closeSync,
