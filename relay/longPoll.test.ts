@@ -93,23 +93,16 @@ describe("long-poll", () => {
   it("run(): the promise form resolves with the last read, or undefined when the client left", async () => {
     const t = setup();
     const res = fakeRes();
-    const read = async () => "x";
-    const out = await t.longPoll.run({
-      res: res as unknown as ServerResponse,
-      keys: ["k"],
-      waitSeconds: 1,
-      read,
-      ready: () => true,
-    });
-    expect(out).toBe("x");
+    const poll = () =>
+      t.longPoll.run({
+        res: res as unknown as ServerResponse,
+        keys: ["k"],
+        waitSeconds: 1,
+        read: async () => "x",
+        ready: () => true,
+      });
+    expect(await poll()).toBe("x");
     res.req.socket.destroyed = true;
-    const left = await t.longPoll.run({
-      res: res as unknown as ServerResponse,
-      keys: ["k"],
-      waitSeconds: 1,
-      read,
-      ready: () => true,
-    });
-    expect(left).toBeUndefined();
+    expect(await poll()).toBeUndefined();
   });
 });

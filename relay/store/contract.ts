@@ -1,13 +1,15 @@
 /**
  * The behaviour every Store must have: one Vitest suite, run by each implementation's test file
- * (`memory.test.ts`, `lmdb.test.ts`; a Redis store later) unchanged. It tests outcomes only, never
- * internals. Time is driven through `options.now`: an implementation must judge expiry by that clock
- * (native TTLs may only be used to reclaim space after the tombstone grace).
+ * (`memory.test.ts`, `journal.test.ts`, `lmdb.test.ts`, `redis.test.ts`) unchanged. It tests outcomes
+ * only, never internals. Time is driven through `options.now`: an implementation must judge expiry by
+ * that clock (native TTLs may only be used to reclaim space after the tombstone grace). Below it, the
+ * durability suite for the stores on disk and the batching backends' suite.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { toBase64Url } from "../../protocol/base64url.ts";
 import type { PushTarget } from "../../protocol/schemas.ts";
+import type { Backend, Op } from "./backend.ts";
 import { type Store, type StoreOptions, StoreUnavailableError, watchKeys } from "./types.ts";
 
 export type MakeStore = (options: StoreOptions) => Store | Promise<Store>;
@@ -734,6 +736,46 @@ export function durabilityContract(
       expect(await second.readPairing(token)).toEqual({ ok: false, error: "pairing_expired" });
       expect(await second.fetchRequest(sessionId, id)).toEqual({ ok: false, error: "request_expired" });
       await second.close();
+    });
+  });
+}
+
+/** A put op for backend tests (purge time far ahead unless given). */
+export const putOp = (key: string, value: unknown, purgeAt = 2_000_000_000): Op => ({
+  kind: "put",
+  key,
+  value,
+  purgeAt,
+});
+
+/**
+ * For the durable backends, which batch the writes made together (journal, LMDB): a write whose
+ * function throws is rejected alone and writes nothing; the writes beside it commit, each seeing
+ * the ones before it.
+ */
+export function backendContract(name: string, makeBackend: () => Backend): void {
+  describe(`Backend contract: ${name}`, () => {
+    it("rejects a write whose fn throws alone; the others of its batch commit", async () => {
+      const b = makeBackend();
+      const results = await Promise.allSettled([
+        b.write(() => ({ result: 1, ops: [putOp("k:a", "a")] })),
+        b.write(() => {
+          throw new Error("boom");
+        }),
+        b.write((kv) => ({
+          result: kv.get("k:a"),
+          ops: [putOp("k:b", "b"), { kind: "del", key: "k:a" }],
+        })),
+        b.write((kv) => ({ result: [kv.keys("k:"), kv.get("k:a")], ops: [] })),
+      ]);
+      expect(results).toEqual([
+        { status: "fulfilled", value: 1 },
+        { status: "rejected", reason: new Error("boom") },
+        { status: "fulfilled", value: "a" },
+        { status: "fulfilled", value: [["k:b"], undefined] },
+      ]);
+      expect(b.read((kv) => [kv.get("k:a"), kv.get("k:b")])).toEqual([undefined, "b"]);
+      await b.close();
     });
   });
 }

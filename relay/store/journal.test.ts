@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { toBase64Url } from "../../protocol/base64url.ts";
-import type { Op } from "./backend.ts";
-import { durabilityContract, storeContract } from "./contract.ts";
+import { backendContract, durabilityContract, putOp, storeContract } from "./contract.ts";
 import { DataDirLockedError } from "./dataDirLock.ts";
 import { createJournalBackend, createJournalStore } from "./journal.ts";
 
@@ -16,13 +15,8 @@ const freshDir = () => join(root, `dir${n++}`);
 
 storeContract("journal", (options) => createJournalStore({ ...options, dataDir: freshDir() }));
 durabilityContract("journal", (o) => createJournalStore(o), freshDir);
+backendContract("journal", () => createJournalBackend(freshDir()));
 
-const put = (key: string, value: unknown, purgeAt = 2_000_000_000): Op => ({
-  kind: "put",
-  key,
-  value,
-  purgeAt,
-});
 const tokenOf = () => toBase64Url(randomBytes(32));
 /** The bytes of whole frames: up to the first zero length (the preallocated tail). */
 function journalEnd(dataDir: string): number {
@@ -36,8 +30,8 @@ describe("journal store durability", () => {
   it("reads back every whole frame and drops a torn last one (a crash in the middle of a write)", async () => {
     const dataDir = freshDir();
     const b = createJournalBackend(dataDir);
-    await b.write(() => ({ result: 0, ops: [put("k:a", "a")] }));
-    await b.write(() => ({ result: 0, ops: [put("k:b", "b"), { kind: "del", key: "k:a" }] }));
+    await b.write(() => ({ result: 0, ops: [putOp("k:a", "a")] }));
+    await b.write(() => ({ result: 0, ops: [putOp("k:b", "b"), { kind: "del", key: "k:a" }] }));
     // Simulate a crash: the lock stays (its owner is this live process, so drop it by closing), and
     // the last frame is cut short on disk.
     await b.close();
@@ -53,7 +47,7 @@ describe("journal store durability", () => {
       undefined,
     ]);
     // A frame with a bad checksum ends the journal the same way.
-    await again.write(() => ({ result: 0, ops: [put("k:d", "d")] }));
+    await again.write(() => ({ result: 0, ops: [putOp("k:d", "d")] }));
     await again.close();
     const buf = readFileSync(path);
     const last = journalEnd(dataDir) - 1;
@@ -83,7 +77,7 @@ describe("journal store durability", () => {
     for (let round = 0; round < 200; round++) {
       await Promise.all(
         Array.from({ length: 20 }, (_, k) =>
-          b.write(() => ({ result: 0, ops: [put(`k:${k}`, `${value}${round}`)] })),
+          b.write(() => ({ result: 0, ops: [putOp(`k:${k}`, `${value}${round}`)] })),
         ),
       );
       // Checked while running (rewrites happen between batches, off the JS thread).
@@ -134,11 +128,11 @@ describe("journal store durability", () => {
     const value = "v".repeat(1000);
     // One at a time (each written on the main thread), then 20 at a time (off it): ≈ 40 KB each.
     for (let i = 0; i < 40; i++)
-      await b.write(() => ({ result: 0, ops: [put(`k:lone${i}`, `${value}${i}`)] }));
+      await b.write(() => ({ result: 0, ops: [putOp(`k:lone${i}`, `${value}${i}`)] }));
     for (let round = 0; round < 2; round++) {
       await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          b.write(() => ({ result: 0, ops: [put(`k:batch${round}:${i}`, value)] })),
+          b.write(() => ({ result: 0, ops: [putOp(`k:batch${round}:${i}`, value)] })),
         ),
       );
     }
@@ -156,7 +150,7 @@ describe("journal store durability", () => {
   it("a rewrite a crash interrupted (journal.next left behind) is ignored", async () => {
     const dataDir = freshDir();
     const b = createJournalBackend(dataDir);
-    await b.write(() => ({ result: 0, ops: [put("k:a", "a")] }));
+    await b.write(() => ({ result: 0, ops: [putOp("k:a", "a")] }));
     await b.close();
     writeFileSync(join(dataDir, "journal.next"), "half a rewrite");
     const again = createJournalBackend(dataDir);
@@ -169,7 +163,7 @@ describe("journal store durability", () => {
 describe("journal store commits", () => {
   it("shows reads only what is durable, while writes see the newest state", async () => {
     const b = createJournalBackend(freshDir());
-    const written = b.write(() => ({ result: "w", ops: [put("k:a", 1)] }));
+    const written = b.write(() => ({ result: "w", ops: [putOp("k:a", 1)] }));
     // Not yet durable: a reader (a long-poll) must not hand it out, a writer decides on it.
     expect(b.read((kv) => kv.get("k:a"))).toBeUndefined();
     const decided = b.write((kv) => ({ result: kv.get("k:a"), ops: [] }));
@@ -179,39 +173,28 @@ describe("journal store commits", () => {
     await b.close();
   });
 
-  it("rejects a write whose fn throws alone; the others commit", async () => {
+  it("refuses a write JSON cannot hold before it touches anything; the others of its batch commit", async () => {
     const b = createJournalBackend(freshDir());
     const results = await Promise.allSettled([
-      b.write(() => ({ result: 1, ops: [put("k:a", "a")] })),
-      b.write(() => {
-        throw new Error("boom");
-      }),
-      b.write((kv) => ({ result: kv.get("k:a"), ops: [put("k:b", "b"), { kind: "del", key: "k:a" }] })),
-      b.write((kv) => ({ result: [kv.keys("k:"), kv.get("k:a")], ops: [] })),
-      // Not serialisable as JSON: refused before it touches anything.
-      b.write(() => ({ result: 5, ops: [put("k:c", 10n)] })),
+      b.write(() => ({ result: 1, ops: [putOp("k:a", "a")] })),
+      b.write(() => ({ result: 5, ops: [putOp("k:b", "b"), putOp("k:c", 10n)] })),
+      b.write((kv) => ({ result: [kv.get("k:a"), kv.get("k:b")], ops: [putOp("k:d", "d")] })),
     ]);
-    expect(results.map((r) => r.status)).toEqual([
-      "fulfilled",
-      "rejected",
-      "fulfilled",
-      "fulfilled",
-      "rejected",
-    ]);
-    expect(results[2]).toEqual({ status: "fulfilled", value: "a" });
-    expect(results[3]).toEqual({ status: "fulfilled", value: [["k:b"], undefined] });
-    expect(b.read((kv) => [kv.get("k:a"), kv.get("k:b"), kv.get("k:c")])).toEqual([
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(results[2]).toEqual({ status: "fulfilled", value: ["a", undefined] });
+    expect(b.read((kv) => [kv.get("k:a"), kv.get("k:b"), kv.get("k:c"), kv.get("k:d")])).toEqual([
+      "a",
       undefined,
-      "b",
       undefined,
+      "d",
     ]);
     await b.close();
   });
 
   it("does not sweep a record a write in flight has just renewed", async () => {
     const b = createJournalBackend(freshDir());
-    await b.write(() => ({ result: 0, ops: [put("k:x", 1, 100)] }));
-    const renewed = b.write(() => ({ result: 0, ops: [put("k:x", 2, 500)] }));
+    await b.write(() => ({ result: 0, ops: [putOp("k:x", 1, 100)] }));
+    const renewed = b.write(() => ({ result: 0, ops: [putOp("k:x", 2, 500)] }));
     expect(await b.sweep(200)).toBe(0);
     await renewed;
     expect(b.read((kv) => kv.get("k:x"))).toBe(2);
@@ -223,7 +206,7 @@ describe("journal store commits", () => {
   it("settles writes still pending when closed, then refuses new ones", async () => {
     const dataDir = freshDir();
     const b = createJournalBackend(dataDir);
-    const pending = b.write(() => ({ result: "done", ops: [put("k:q", "q")] }));
+    const pending = b.write(() => ({ result: "done", ops: [putOp("k:q", "q")] }));
     await b.close();
     expect(await pending).toBe("done");
     await expect(b.write(() => ({ result: 0, ops: [] }))).rejects.toThrow("closed");
@@ -244,7 +227,7 @@ describe("one process per data directory", () => {
     // started at another time) does not hold the directory.
     writeFileSync(join(dataDir, "relay.lock"), "999999999 12345\n");
     const second = createJournalBackend(dataDir);
-    await second.write(() => ({ result: 0, ops: [put("k:a", 1)] }));
+    await second.write(() => ({ result: 0, ops: [putOp("k:a", 1)] }));
     expect(readFileSync(join(dataDir, "relay.lock"), "utf8")).toMatch(new RegExp(`^${process.pid} `));
     await second.close();
     expect(() => statSync(join(dataDir, "relay.lock"))).toThrow();

@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { toBase64Url } from "../../protocol/base64url.ts";
-import type { Op } from "./backend.ts";
-import { durabilityContract, storeContract } from "./contract.ts";
+import { backendContract, durabilityContract, putOp, storeContract } from "./contract.ts";
 import { createLmdbBackend, createLmdbStore } from "./lmdb.ts";
 
 const root = mkdtempSync(join(tmpdir(), "bb-lmdb-"));
@@ -19,14 +18,9 @@ durabilityContract(
   (o) => createLmdbStore(o),
   () => join(root, `reopen${n++}`),
 );
+backendContract("lmdb", () => createLmdbBackend(join(root, `backend${n++}`)));
 
 describe("lmdb group commit", () => {
-  const put = (key: string, value: unknown, purgeAt = 2_000_000_000): Op => ({
-    kind: "put",
-    key,
-    value,
-    purgeAt,
-  });
   let d = 0;
   const backend = () => createLmdbBackend(join(root, `group${d++}`));
 
@@ -49,33 +43,13 @@ describe("lmdb group commit", () => {
     await reopened.close();
   });
 
-  it("rejects a write whose fn throws alone; the others of its batch commit", async () => {
-    const b = backend();
-    const results = await Promise.allSettled([
-      b.write(() => ({ result: 1, ops: [put("k:a", "a")] })),
-      b.write(() => {
-        throw new Error("boom");
-      }),
-      b.write((kv) => ({ result: kv.get("k:a"), ops: [put("k:b", "b"), { kind: "del", key: "k:a" }] })),
-      b.write((kv) => ({ result: [kv.keys("k:"), kv.get("k:a")], ops: [] })),
-    ]);
-    expect(results).toEqual([
-      { status: "fulfilled", value: 1 },
-      { status: "rejected", reason: new Error("boom") },
-      { status: "fulfilled", value: "a" },
-      { status: "fulfilled", value: [["k:b"], undefined] },
-    ]);
-    expect(b.read((kv) => [kv.get("k:a"), kv.get("k:b")])).toEqual([undefined, "b"]);
-    await b.close();
-  });
-
   it("rolls back a write whose ops fail halfway, alone, and redoes the rest of its batch", async () => {
     const b = backend();
     const results = await Promise.allSettled([
-      b.write(() => ({ result: 1, ops: [put("k:1", 1)] })),
+      b.write(() => ({ result: 1, ops: [putOp("k:1", 1)] })),
       // The second op's key is over LMDB's key size limit: its first op must not stay behind.
-      b.write(() => ({ result: 2, ops: [put("k:2", 2), put(`k:${"x".repeat(4000)}`, 2)] })),
-      b.write((kv) => ({ result: [kv.get("k:1"), kv.get("k:2")], ops: [put("k:3", 3)] })),
+      b.write(() => ({ result: 2, ops: [putOp("k:2", 2), putOp(`k:${"x".repeat(4000)}`, 2)] })),
+      b.write((kv) => ({ result: [kv.get("k:1"), kv.get("k:2")], ops: [putOp("k:3", 3)] })),
     ]);
     expect(results[0]).toEqual({ status: "fulfilled", value: 1 });
     expect(results[1]?.status).toBe("rejected");
@@ -86,19 +60,19 @@ describe("lmdb group commit", () => {
 
   it("keeps the expiry index right when a rewrite keeps its purge time, also around a sweep", async () => {
     const b = backend();
-    await b.write(() => ({ result: 0, ops: [put("k:x", 1, 100)] }));
-    await b.write((kv) => ({ result: kv.get("k:x"), ops: [put("k:x", 2, 100)] }));
+    await b.write(() => ({ result: 0, ops: [putOp("k:x", 1, 100)] }));
+    await b.write((kv) => ({ result: kv.get("k:x"), ops: [putOp("k:x", 2, 100)] }));
     expect(await b.sweep(99)).toBe(0);
     expect(await b.sweep(100)).toBe(1);
     expect(b.read((kv) => kv.get("k:x"))).toBeUndefined();
 
     // In one batch: a write learns k:y's purge time, the sweeper drops k:y and its index entry, then a
     // blind rewrite with the same purge time must index it again.
-    await b.write(() => ({ result: 0, ops: [put("k:y", 1, 50)] }));
+    await b.write(() => ({ result: 0, ops: [putOp("k:y", 1, 50)] }));
     const [, swept] = await Promise.all([
       b.write((kv) => ({ result: kv.get("k:y"), ops: [] })),
       b.sweep(60),
-      b.write(() => ({ result: 0, ops: [put("k:y", 2, 50)] })),
+      b.write(() => ({ result: 0, ops: [putOp("k:y", 2, 50)] })),
     ]);
     expect(swept).toBe(1);
     expect(b.read((kv) => kv.get("k:y"))).toBe(2);
@@ -110,7 +84,7 @@ describe("lmdb group commit", () => {
   it("settles writes still queued when closed, then refuses new ones", async () => {
     const dataDir = join(root, "group-close");
     const b = createLmdbBackend(dataDir);
-    const pending = b.write(() => ({ result: "done", ops: [put("k:q", "q")] }));
+    const pending = b.write(() => ({ result: "done", ops: [putOp("k:q", "q")] }));
     await b.close();
     expect(await pending).toBe("done");
     expect(() => b.write(() => ({ result: 0, ops: [] }))).toThrow("closed");
