@@ -4,18 +4,38 @@
 // (tsx), so a fresh clone needs no build step and an edited source is never run stale. The bundle
 // starts faster and uses ≈ 40 MB less memory (no TypeScript loader). BB_RELAY_BUNDLE=0 forces tsx,
 // BB_RELAY_BUNDLE=1 requires the bundle (and fails when it is missing or stale).
-import { setFlagsFromString } from "node:v8";
+import { PerformanceObserver } from "node:perf_hooks";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 
-// V8's young generation starts at 1 MB per semi-space and doubles under allocation up to 16 MB (32 MB
-// resident for both halves); the relay's request garbage grows it to the maximum within its first
-// burst of requests. Keeping it at its initial size, as `node --max-semi-space-size=1` would, holds
-// 10,000 idle long-polls in ≈ 20 MB less RSS, for a few per cent more CPU time per request (more
-// frequent scavenges; docs/BENCHMARKS.md). That flag is read only when the heap is set up, so it
-// cannot be set from here; the growth factor is read at every growth step, so setting it to 1 before
-// the relay allocates has the same effect. Node flags that size the semi-space themselves (command
-// line or NODE_OPTIONS, e.g. `--max-semi-space-size=16` to undo this) win: then this does nothing.
+// The young generation: V8 starts it at 1 MB per semi-space and doubles it after busy scavenges up
+// to 16 MB (32 MB resident for both halves). At 16 MB, 10,000 idle long-polls sometimes stay ≈ 35 MB
+// higher once settled (nothing shrinks it when no full GC has armed V8's memory reducer). Held at
+// 1 MB, a request's garbage is still live at the next scavenge: ≈ 450 scavenges a second at 20,000
+// requests/s, much of it promoted, and once the relay holds
+// hundreds of thousands of records every scavenge also runs under old-generation marking: GC took
+// 150–230 ms of each second. Capped at 8 MB: ≈ 60 scavenges and 60 ms of GC a second, and the idle
+// polls settle as low as at 1 MB (docs/BENCHMARKS.md, "The young generation").
+// `--max-semi-space-size` is read only when the heap is set up, so it cannot be set from here; the
+// growth factor is read at every growth step, so after each GC this keeps it at 2 (V8's default)
+// below the cap and at 1 from the cap on. The young generation still shrinks when V8 decides to and
+// grows again under load. Node flags that size the semi-space themselves (command line or
+// NODE_OPTIONS, e.g. `--max-semi-space-size=16`) win: then this does nothing.
+const SEMI_SPACE_CAP = 8 << 20;
 const nodeFlags = `${process.execArgv.join(" ")} ${process.env.NODE_OPTIONS ?? ""}`;
-if (!/semi[-_]space/.test(nodeFlags)) setFlagsFromString("--semi-space-growth-factor=1");
+if (!/semi[-_]space/.test(nodeFlags)) {
+  let factor = 2;
+  const capped = () => {
+    const young = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+    // space_size is both semi-spaces.
+    return (young?.space_size ?? 0) >= 2 * SEMI_SPACE_CAP;
+  };
+  new PerformanceObserver(() => {
+    const want = capped() ? 1 : 2;
+    if (want === factor) return;
+    factor = want;
+    setFlagsFromString(`--semi-space-growth-factor=${want}`);
+  }).observe({ entryTypes: ["gc"] });
+}
 
 const { bundleIsStale } = await import("../scripts/build-relay.js");
 const want = process.env.BB_RELAY_BUNDLE;
