@@ -188,17 +188,31 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Writes all of `buf` at `position`. */
+/**
+ * Writes all of `buf` at `position`. A write may be short without failing (pwrite(2): at a file size
+ * limit or a full disk it writes what fits); the rest is written again, and that write reports the
+ * error. Taking a short write for a whole one would acknowledge a torn frame.
+ */
 function pwrite(fd: number, buf: Buffer, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const from = (offset: number) =>
       write(fd, buf, offset, buf.length - offset, position + offset, (error, n) => {
         if (error) reject(error);
+        else if (n === 0) reject(new Error("journal write wrote nothing"));
         else if (offset + n < buf.length) from(offset + n);
         else resolve();
       });
     from(0);
   });
+}
+
+/** `pwrite`, on this thread. */
+function pwriteSync(fd: number, buf: Buffer, position: number): void {
+  for (let offset = 0; offset < buf.length; ) {
+    const n = writeSync(fd, buf, offset, buf.length - offset, position + offset);
+    if (n === 0) throw new Error("journal write wrote nothing");
+    offset += n;
+  }
 }
 
 const DURABLE = constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC;
@@ -229,12 +243,15 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
     // Start from a compacted journal: bounded replay next time, and no torn tail left to write over.
     const fresh = openSync(nextPath, DURABLE | constants.O_TRUNC, 0o600);
     try {
-      position = writeSync(fresh, MAGIC);
-      for (const frame of snapshotFrames(committed, true))
-        position += writeSync(fresh, frame, 0, frame.length, position);
+      pwriteSync(fresh, MAGIC, 0);
+      position = MAGIC.length;
+      for (const frame of snapshotFrames(committed, true)) {
+        pwriteSync(fresh, frame, position);
+        position += frame.length;
+      }
       for (const entry of committed.values()) live += entry.size;
       allocated = position + extend;
-      writeSync(fresh, Buffer.alloc(extend), 0, extend, position);
+      pwriteSync(fresh, Buffer.alloc(extend), position);
       renameSync(nextPath, path);
       fsyncDir(dataDir);
     } catch (error) {
@@ -312,11 +329,11 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   function appendHere(frame: Buffer): void {
     const zeros = growth(frame.length);
     if (zeros) {
-      writeSync(fd, zeros, 0, zeros.length, allocated);
+      pwriteSync(fd, zeros, allocated);
       allocated += zeros.length;
     }
     const started = performance.now();
-    writeSync(fd, frame, 0, frame.length, position);
+    pwriteSync(fd, frame, position);
     timed(started);
     position += frame.length;
   }
@@ -400,7 +417,8 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
       const next = openSync(nextPath, DURABLE | constants.O_TRUNC, 0o600);
       let handedOver = false;
       try {
-        let at = writeSync(next, MAGIC);
+        pwriteSync(next, MAGIC, 0);
+        let at = MAGIC.length;
         for (const frame of snapshotFrames(entries)) {
           if (job.cancelled) return;
           await pwrite(next, frame, at);

@@ -17,6 +17,11 @@ export type RelayProcessOptions = {
   env?: Record<string, string>;
   /** LMDB data directory; a fresh temporary one when omitted (ignored with `--store memory`). */
   dataDir?: string;
+  /**
+   * The largest file the process may write, bytes (a multiple of 512: `ulimit -f`, RLIMIT_FSIZE):
+   * past it the kernel refuses its writes (EFBIG), as a full disk would.
+   */
+  fileSizeLimit?: number;
 };
 
 export type RelayProcess = {
@@ -41,7 +46,19 @@ export function startRelayProcess(options: RelayProcessOptions = {}): Promise<Re
   const ownDir = hasData || options.dataDir ? undefined : mkdtempSync(join(tmpdir(), "bb-relay-"));
   const dataDir = options.dataDir ?? ownDir;
   const dataArgs = hasData || dataDir === undefined ? [] : ["--data", dataDir];
-  const child = spawn(process.execPath, [BIN, "--port", "0", ...dataArgs, ...args], {
+  const command = [process.execPath, BIN, "--port", "0", ...dataArgs, ...args];
+  // Through sh for the limit; `exec` keeps the pid. Node ignores SIGXFSZ, so writes fail, not the process.
+  const limited =
+    options.fileSizeLimit === undefined
+      ? command
+      : [
+          "/bin/sh",
+          "-c",
+          `ulimit -f ${Math.floor(options.fileSizeLimit / 512)} && exec "$@"`,
+          "sh",
+          ...command,
+        ];
+  const child = spawn(limited[0] as string, limited.slice(1), {
     cwd: ROOT,
     env: { ...process.env, BB_RELAY_LOG_LEVEL: "info", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
