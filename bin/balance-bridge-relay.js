@@ -11,10 +11,10 @@ import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 // to 16 MB (32 MB resident for both halves). At 16 MB, 10,000 idle long-polls sometimes stay ≈ 35 MB
 // higher once settled (nothing shrinks it when no full GC has armed V8's memory reducer). Held at
 // 1 MB, a request's garbage is still live at the next scavenge: ≈ 450 scavenges a second at 20,000
-// requests/s, much of it promoted, and once the relay holds
-// hundreds of thousands of records every scavenge also runs under old-generation marking: GC took
-// 150–230 ms of each second. Capped at 8 MB: ≈ 60 scavenges and 60 ms of GC a second, and the idle
-// polls settle as low as at 1 MB (docs/BENCHMARKS.md, "The young generation").
+// requests/s, much of it promoted, and once the relay holds hundreds of thousands of records every
+// scavenge also runs under old-generation marking: GC took 150–230 ms of each second. Capped at 8 MB:
+// ≈ 60 scavenges and 60 ms of GC a second, and idle polls settle as low as at 1 MB
+// (docs/BENCHMARKS.md, "The young generation").
 // `--max-semi-space-size` is read only when the heap is set up, so it cannot be set from here; the
 // growth factor is read at every growth step, so after each GC this keeps it at 2 (V8's default)
 // below the cap and at 1 from the cap on. The young generation still shrinks when V8 decides to and
