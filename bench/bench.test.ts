@@ -10,6 +10,7 @@ import { benchIdle } from "./idle.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { type Server, startCeiling } from "./lib/processes.ts";
 import { latency, median, medianDeep, quantile } from "./lib/stats.ts";
+import { benchLoneWrite } from "./loneWrite.ts";
 import { type Results, renderSection } from "./report.ts";
 import { benchRoundTrip } from "./roundtrip.ts";
 import { benchWakeup } from "./wakeup.ts";
@@ -60,6 +61,22 @@ describe("bench (smoke)", () => {
     expect(t.parallel.roundTrips).toBeGreaterThan(0);
   });
 
+  it("the wake-up's floors: the bare server answers the same cycle, and a lone durable write is timed", async () => {
+    // A GET that comes after its PUT gets the answer at once (warm-up and parallel runs do that).
+    const w = await benchWakeup(ceiling.url, {
+      sequential: 2,
+      concurrency: 2,
+      parallelSec: 0.2,
+      maxParallel: 4,
+      warmup: 1,
+    });
+    expect(w.sequential.n).toBe(2);
+    expect(w.parallel.pairings).toBeGreaterThan(0);
+    const d = await benchLoneWrite({ writes: 3, gapMs: 1 });
+    expect(d.n).toBe(3);
+    expect(d.p50).toBeGreaterThan(0);
+  });
+
   it("idle long-polls: held by the client process, counted on the server", async () => {
     const f = await benchIdle(ceiling, { polls: 20, healthz: 3 });
     expect(f.held).toBe(20);
@@ -83,5 +100,21 @@ describe("bench (smoke)", () => {
     const text = renderSection(r);
     expect(text).toContain("Quick run");
     expect(text).toContain("not available (not here)");
+
+    const seq = { p50: 0.45, p99: 1, max: 2, n: 10 };
+    const figures = {
+      sequential: seq,
+      parallel: { ...seq, concurrency: 50, pairingsPerSec: 3000, pairings: 9 },
+    };
+    r.stores = [{ name: "journal", label: "journal (default)", available: true }];
+    r.wakeup = { journal: figures };
+    r.wakeupFloor = {
+      bare: { ...figures, sequential: { ...seq, p50: 0.2 } },
+      disk: { p50: 0.15, p99: 0.2, max: 0.3, n: 10, bytes: 800, gapMs: 1 },
+      store: "journal",
+    };
+    const withFloor = renderSection(r);
+    expect(withFloor).toContain("| bare node:http (floor) | 0.2 / 1 ms");
+    expect(withFloor).toContain("plus 0.1 ms of the relay's own work");
   });
 });

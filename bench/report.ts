@@ -43,9 +43,19 @@ export type Results = {
   stores: StoreLine[];
   create?: Maybe<CreatePairingResult>;
   wakeup: Record<string, Maybe<WakeupFigures>>;
+  /** The wake-up's floors in the same run (bench/run.ts): bare node:http, and the disk's lone durable write. */
+  wakeupFloor?: WakeupFloor;
   roundtrip: Record<string, Maybe<RoundTripFigures>>;
   idle: Maybe<IdleLine[]> | undefined;
   e2e?: Maybe<E2eFigures>;
+};
+
+export type WakeupFloor = {
+  bare?: Maybe<WakeupFigures>;
+  /** A lone `O_DSYNC` write of `bytes` after `gapMs` (bench/loneWrite.ts), beside the default store's runs. */
+  disk?: Maybe<Latency & { bytes: number; gapMs: number }>;
+  /** The store whose runs the disk was measured beside. */
+  store?: string;
 };
 
 export const TARGETS = {
@@ -62,6 +72,33 @@ export const TARGETS = {
 const ok = (met: boolean) => (met ? "✅" : "❌");
 const ms = (v: number | undefined) => `${fmt(v)} ms`;
 const lat = (l: Latency) => `${fmt(l.p50)} / ${fmt(l.p99)}`;
+
+/** The bare node:http line of the wake-up table (bench/ceiling-server.js answers the same cycle). */
+function floorRow(bare: Maybe<WakeupFigures> | undefined): string | undefined {
+  if (bare === undefined) return undefined;
+  if (failed(bare))
+    return `| bare node:http (floor) | failed: ${bare.error.replaceAll("|", "/").slice(0, 200)} |`;
+  return `| bare node:http (floor) | ${lat(bare.sequential)} ms (n=${bare.sequential.n}) | | ${lat(bare.parallel)} ms | ${fmt(bare.parallel.pairingsPerSec)} | |`;
+}
+
+/** Where the default store's sequential wake-up goes: the HTTP floor, the disk, the relay's own work. */
+function floorText(r: Results): string[] {
+  const f = r.wakeupFloor;
+  if (!f?.disk) return [];
+  if (failed(f.disk)) return [`The disk's lone write could not be measured: ${f.disk.error}`, ""];
+  const d = f.disk;
+  const lines = [
+    `The disk under the data directory, measured after each ${f.store ?? "default store"} run: a lone ${fmt(d.bytes)}-byte \`O_DSYNC\` write (about a pairing answer's journal frame) after a ${fmt(d.gapMs)} ms pause takes ${lat(d)} ms (p50 / p99, n=${fmt(d.n)} per run).`,
+  ];
+  const w = f.store ? r.wakeup[f.store] : undefined;
+  if (f.bare && !failed(f.bare) && w && !failed(w)) {
+    const own = w.sequential.p50 - f.bare.sequential.p50 - d.p50;
+    lines.push(
+      `The ${f.store} store's sequential p50, ${ms(w.sequential.p50)}, is the bare floor (${ms(f.bare.sequential.p50)}) plus that write (${ms(d.p50)}) plus ${ms(own)} of the relay's own work (routing, validation, the store's rules, the journal's frame, the poll's answer).`,
+    );
+  }
+  return [lines.join(" "), ""];
+}
 
 export function renderSection(r: Results): string {
   const m = r.machine;
@@ -113,8 +150,10 @@ export function renderSection(r: Results): string {
     data: Record<string, Maybe<WakeupFigures | RoundTripFigures>>,
     header: string,
     row: (label: string, f: WakeupFigures | RoundTripFigures) => string,
+    floor?: string,
   ) => {
     out.push(title, "", header);
+    if (floor) out.push(floor);
     for (const s of r.stores) {
       const f = data[s.name];
       if (!s.available) out.push(`| ${s.label} | not available (${s.why}) |`);
@@ -132,10 +171,12 @@ export function renderSection(r: Results): string {
       const w = f as WakeupFigures;
       return `| ${label} | ${lat(w.sequential)} ms (n=${w.sequential.n}) | ${ok(w.sequential.p50 <= TARGETS.wakeupSeqP50 && w.sequential.p99 <= TARGETS.wakeupSeqP99)} | ${lat(w.parallel)} ms | ${fmt(w.parallel.pairingsPerSec)} | ${ok(w.parallel.pairingsPerSec >= TARGETS.pairingsPerSec)} |`;
     },
+    floorRow(r.wakeupFloor?.bare),
   );
   out.push(
     "A pairing in pairings/s is the whole cycle of docs/PROTOCOL.md §2: create (POST), wait (GET), answer (PUT), wake-up, acknowledge (DELETE).",
     "",
+    ...floorText(r),
   );
   storeRows(
     "#### 3. Request round trip (dapp `POST` → wallet's pull wakes → wallet `PUT`s the response → the dapp's waiting `GET` returns)",

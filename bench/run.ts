@@ -28,7 +28,8 @@ import {
   startRedisServer,
   startRelay,
 } from "./lib/processes.ts";
-import { fmt, median, medianDeep } from "./lib/stats.ts";
+import { fmt, type Latency, median, medianDeep } from "./lib/stats.ts";
+import { ANSWER_FRAME_BYTES, benchLoneWrite } from "./loneWrite.ts";
 import {
   type IdleLine,
   type Maybe,
@@ -117,6 +118,9 @@ function revision(): string {
     return "unknown";
   }
 }
+
+const wakeupLine = (w: WakeupFigures) =>
+  `sequential p50 ${fmt(w.sequential.p50)} ms p99 ${fmt(w.sequential.p99)} ms; 50 parallel p50 ${fmt(w.parallel.p50)} ms p99 ${fmt(w.parallel.p99)} ms, ${fmt(w.parallel.pairingsPerSec)} pairings/s`;
 
 const errorOf = (error: unknown) => ({
   error: error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error),
@@ -228,6 +232,27 @@ async function main() {
       }
     }
 
+    // 2. The wake-up's floor: the same cycle against bare node:http (bench/ceiling-server.js).
+    if (args.only.has("wakeup")) {
+      say("\n2. Pairing wake-up, bare node:http (the floor)");
+      let ceiling: Server | undefined;
+      try {
+        ceiling = await startCeiling();
+        const runs: WakeupFigures[] = [];
+        for (let run = 1; run <= plan.runs; run++) {
+          const w = await benchWakeup(ceiling.url, { ...plan.wakeup, maxParallel: 200_000 });
+          runs.push(w);
+          say(`  run ${run}/${plan.runs}: ${wakeupLine(w)}`);
+        }
+        results.wakeupFloor = { bare: medianDeep(runs) };
+      } catch (error) {
+        results.wakeupFloor = { bare: errorOf(error) };
+        say(`  failed: ${errorOf(error).error}`);
+      } finally {
+        await ceiling?.stop();
+      }
+    }
+
     // 2 & 3. Wake-up and round trip, on a fresh relay per store.
     for (const s of plan.allStores ? usable : defaultStore ? [defaultStore] : []) {
       if (!args.only.has("wakeup") && !args.only.has("roundtrip")) break;
@@ -238,14 +263,28 @@ async function main() {
         if (args.only.has("wakeup")) {
           say(`\n2. Pairing wake-up, ${s.label}`);
           const runs: WakeupFigures[] = [];
+          // Beside the default store's runs, the disk's lone durable write (its latency drifts).
+          const disk: Latency[] = [];
+          const probeDisk = s === defaultStore && s.name === "journal";
           for (let run = 1; run <= plan.runs; run++) {
             const w = await benchWakeup(relay.url, o);
             runs.push(w);
-            say(
-              `  run ${run}/${plan.runs}: sequential p50 ${fmt(w.sequential.p50)} ms p99 ${fmt(w.sequential.p99)} ms; 50 parallel p50 ${fmt(w.parallel.p50)} ms p99 ${fmt(w.parallel.p99)} ms, ${fmt(w.parallel.pairingsPerSec)} pairings/s`,
-            );
+            let line = `  run ${run}/${plan.runs}: ${wakeupLine(w)}`;
+            if (probeDisk) {
+              const d = await benchLoneWrite({ writes: Math.min(500, plan.wakeup.sequential), gapMs: 1 });
+              disk.push(d);
+              line += `; a lone ${ANSWER_FRAME_BYTES} B O_DSYNC write p50 ${fmt(d.p50)} ms`;
+            }
+            say(line);
           }
           results.wakeup[s.name] = medianDeep(runs);
+          if (probeDisk) {
+            results.wakeupFloor = {
+              ...results.wakeupFloor,
+              disk: { ...medianDeep(disk), bytes: ANSWER_FRAME_BYTES, gapMs: 1 },
+              store: s.name,
+            };
+          }
         }
         if (args.only.has("roundtrip")) {
           say(`\n3. Request round trip, ${s.label}`);

@@ -230,33 +230,40 @@ export function createTelemetry(deps: {
 /**
  * The store, with every async method timed into `balance_bridge_store_operation_seconds`. Every request
  * makes store calls, so the timing allocates little: a clock reading and one callback per call (no
- * timer closures or label objects, which prom-client's `startTimer` makes each time).
+ * timer closures or label objects, which prom-client's `startTimer` makes each time). A plain object
+ * with the wrapped methods, made once: a Proxy would run its trap on every call.
  */
 export function instrumentStore(store: Store, telemetry: Pick<Telemetry, "storeObserver">): Store {
-  const wrapped = new Map<PropertyKey, unknown>();
-  const untimed = new Set<PropertyKey>(["watch", "kind", "close"]);
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== "function" || untimed.has(property)) return value;
-      let fn = wrapped.get(property);
-      if (!fn) {
-        const observe = telemetry.storeObserver(String(property));
-        fn = (...args: unknown[]) => {
-          const started = performance.now();
-          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (!(result instanceof Promise)) {
-            observe((performance.now() - started) / 1000);
-            return result;
-          }
-          // Observed when it settles, before the caller's own reactions (registered first).
-          const end = () => observe((performance.now() - started) / 1000);
-          result.then(end, end);
-          return result;
-        };
-        wrapped.set(property, fn);
-      }
-      return fn;
-    },
-  });
+  const untimed = new Set<PropertyKey>(["watch", "close"]);
+  const wrapped: Record<string, unknown> = {};
+  // The methods wherever they are defined (an object literal or a class), nearest first.
+  for (let o: object | null = store; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name === "constructor" || name in wrapped) continue;
+      const value = Reflect.get(store, name) as unknown;
+      if (typeof value !== "function") wrapped[name] = value;
+      else if (untimed.has(name)) wrapped[name] = value.bind(store);
+      else wrapped[name] = timed(store, value as (...a: unknown[]) => unknown, telemetry.storeObserver(name));
+    }
+  }
+  return wrapped as unknown as Store;
+}
+
+function timed(
+  target: Store,
+  method: (...a: unknown[]) => unknown,
+  observe: (seconds: number) => void,
+): (...args: unknown[]) => unknown {
+  return (...args) => {
+    const started = performance.now();
+    const result = method.apply(target, args);
+    if (!(result instanceof Promise)) {
+      observe((performance.now() - started) / 1000);
+      return result;
+    }
+    // Observed when it settles, before the caller's own reactions (registered first).
+    const end = () => observe((performance.now() - started) / 1000);
+    result.then(end, end);
+    return result;
+  };
 }
