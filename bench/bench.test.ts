@@ -71,10 +71,15 @@ describe("bench (smoke)", () => {
       warmup: 1,
     });
     expect(w.sequential.n).toBe(2);
+    // The GET is given 1 ms before the PUT: the disk has been idle at least that long.
+    expect(w.sequential.pauseMs).toBeGreaterThanOrEqual(1);
     expect(w.parallel.pairings).toBeGreaterThan(0);
-    const d = await benchLoneWrite({ writes: 3, gapMs: 1 });
+    const started = performance.now();
+    const d = await benchLoneWrite({ writes: 3, gapMs: 2.5 });
     expect(d.n).toBe(3);
     expect(d.p50).toBeGreaterThan(0);
+    // Fractions of a pause are kept (timers alone would sleep 2 ms).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(7.5);
   });
 
   it("idle long-polls: held by the client process, counted on the server", async () => {
@@ -101,7 +106,7 @@ describe("bench (smoke)", () => {
     expect(text).toContain("Quick run");
     expect(text).toContain("not available (not here)");
 
-    const seq = { p50: 0.45, p99: 1, max: 2, n: 10 };
+    const seq = { p50: 0.45, p99: 1, max: 2, n: 10, pauseMs: 1.4 };
     const figures = {
       sequential: seq,
       parallel: { ...seq, concurrency: 50, pairingsPerSec: 3000, pairings: 9 },

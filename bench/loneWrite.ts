@@ -2,10 +2,12 @@
  * The disk's share of the journal's wake-up: how long one lone durable write takes on the disk that
  * holds the relay's data directory, written the way the journal writes a frame when the relay is not
  * busy (open(2) `O_DSYNC`, on this thread, over preallocated zeros: relay/store/journal.ts), after the
- * same pause the wake-up benchmark leaves between the dapp's `GET` and the wallet's `PUT`.
+ * pause the disk has had before the wallet's `PUT` writes in the wake-up benchmark (from the POST's
+ * write to the PUT: the cycle measures it, `WakeupFigures.sequential.pauseMs`).
  *
  * Measured beside the wake-up runs because a virtual disk's latency changes from minute to minute,
- * and an isolated write is slower than one of a stream (the device has gone idle in between).
+ * and an isolated write is slower the longer the device has been idle (on this machine ≈ 0.09 ms
+ * back to back, ≈ 0.13 ms after 1 ms, ≈ 0.19 ms after 2 ms): the pause has to be the cycle's own.
  */
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +19,7 @@ export const ANSWER_FRAME_BYTES = 800;
 
 export async function benchLoneWrite(o: {
   writes: number;
-  /** Pause before each write, ms (the wake-up benchmark's is 1 ms). */
+  /** Pause before each write, ms (fractions kept: timers sleep whole ms, the rest is waited in turns). */
   gapMs: number;
   bytes?: number;
   /** Where the relay keeps its data in the benchmark (a fresh directory under it is used). */
@@ -32,7 +34,9 @@ export async function benchLoneWrite(o: {
     const frame = Buffer.alloc(bytes, 0x5b);
     const samples: number[] = [];
     for (let i = 0; i < o.writes; i++) {
-      await sleep(o.gapMs);
+      const until = performance.now() + o.gapMs;
+      await sleep(Math.floor(o.gapMs));
+      while (performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
       const started = performance.now();
       writeSync(fd, frame, 0, bytes, i * bytes);
       samples.push(performance.now() - started);

@@ -52,7 +52,10 @@ export type Results = {
 
 export type WakeupFloor = {
   bare?: Maybe<WakeupFigures>;
-  /** A lone `O_DSYNC` write of `bytes` after `gapMs` (bench/loneWrite.ts), beside the default store's runs. */
+  /**
+   * A lone `O_DSYNC` write of `bytes` after `gapMs` (bench/loneWrite.ts), beside the default store's
+   * runs; `gapMs` is each run's own pause before the PUT (`sequential.pauseMs`).
+   */
   disk?: Maybe<Latency & { bytes: number; gapMs: number }>;
   /** The store whose runs the disk was measured beside. */
   store?: string;
@@ -88,7 +91,7 @@ function floorText(r: Results): string[] {
   if (failed(f.disk)) return [`The disk's lone write could not be measured: ${f.disk.error}`, ""];
   const d = f.disk;
   const lines = [
-    `The disk under the data directory, measured after each ${f.store ?? "default store"} run: a lone ${fmt(d.bytes)}-byte \`O_DSYNC\` write (about a pairing answer's journal frame) after a ${fmt(d.gapMs)} ms pause takes ${lat(d)} ms (p50 / p99, n=${fmt(d.n)} per run).`,
+    `The disk under the data directory, measured after each ${f.store ?? "default store"} run: a lone ${fmt(d.bytes)}-byte \`O_DSYNC\` write (about a pairing answer's journal frame) after a ${fmt(d.gapMs)} ms pause (the run's own, from the POST's answer to the PUT) takes ${lat(d)} ms (p50 / p99, n=${fmt(d.n)} per run).`,
   ];
   const w = f.store ? r.wakeup[f.store] : undefined;
   if (f.bare && !failed(f.bare) && w && !failed(w)) {

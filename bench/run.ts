@@ -264,16 +264,17 @@ async function main() {
           say(`\n2. Pairing wake-up, ${s.label}`);
           const runs: WakeupFigures[] = [];
           // Beside the default store's runs, the disk's lone durable write (its latency drifts).
-          const disk: Latency[] = [];
+          const disk: Array<Latency & { gapMs: number }> = [];
           const probeDisk = s === defaultStore && s.name === "journal";
           for (let run = 1; run <= plan.runs; run++) {
             const w = await benchWakeup(relay.url, o);
             runs.push(w);
             let line = `  run ${run}/${plan.runs}: ${wakeupLine(w)}`;
             if (probeDisk) {
-              const d = await benchLoneWrite({ writes: Math.min(500, plan.wakeup.sequential), gapMs: 1 });
-              disk.push(d);
-              line += `; a lone ${ANSWER_FRAME_BYTES} B O_DSYNC write p50 ${fmt(d.p50)} ms`;
+              const gapMs = w.sequential.pauseMs;
+              const d = await benchLoneWrite({ writes: Math.min(500, plan.wakeup.sequential), gapMs });
+              disk.push({ ...d, gapMs });
+              line += `; a lone ${ANSWER_FRAME_BYTES} B O_DSYNC write after ${fmt(gapMs)} ms p50 ${fmt(d.p50)} ms`;
             }
             say(line);
           }
@@ -281,7 +282,7 @@ async function main() {
           if (probeDisk) {
             results.wakeupFloor = {
               ...results.wakeupFloor,
-              disk: { ...medianDeep(disk), bytes: ANSWER_FRAME_BYTES, gapMs: 1 },
+              disk: { ...medianDeep(disk), bytes: ANSWER_FRAME_BYTES },
               store: s.name,
             };
           }

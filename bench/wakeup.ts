@@ -10,16 +10,26 @@
  * the answer, which the relay must handle too).
  */
 import { type Client, createClient, expectStatus, sealedPair, sessionId, token, uuid } from "./lib/http.ts";
-import { type Latency, latency, sleep } from "./lib/stats.ts";
+import { type Latency, latency, median, sleep } from "./lib/stats.ts";
 
 export type WakeupFigures = {
-  sequential: Latency;
+  /**
+   * `pauseMs`: median time from the POST's answer to the PUT's start in the sequential cycles: how
+   * long the journal's disk has been idle when the PUT's write comes (bench/loneWrite.ts waits as long).
+   */
+  sequential: Latency & { pauseMs: number };
   parallel: Latency & { concurrency: number; pairingsPerSec: number; pairings: number };
 };
 
-async function onePairing(dapp: Client, wallet: Client, o: { settleMs: number }): Promise<number> {
+/** One whole cycle; `ms` is the wake-up, `pauseMs` the time from the POST's answer to the PUT. */
+async function onePairing(
+  dapp: Client,
+  wallet: Client,
+  o: { settleMs: number },
+): Promise<{ ms: number; pauseMs: number }> {
   const t = token();
   expectStatus(await dapp.request("POST", "/v1/pairings", { token: t, ttl: 60 }), 201);
+  const created = performance.now();
   const { reply: waiting } = await dapp.start("GET", `/v1/pairings/${t}?wait=25`);
   if (o.settleMs > 0) await sleep(o.settleMs);
   const body = { deviceId: uuid(), sessionId: sessionId(), sealed: sealedPair() };
@@ -30,7 +40,7 @@ async function onePairing(dapp: Client, wallet: Client, o: { settleMs: number })
   expectStatus(woke, 200);
   expectStatus(await answered, 201);
   expectStatus(await dapp.request("DELETE", `/v1/pairings/${t}`), 204);
-  return ms;
+  return { ms, pauseMs: started - created };
 }
 
 export async function benchWakeup(
@@ -42,7 +52,12 @@ export async function benchWakeup(
   try {
     for (let i = 0; i < o.warmup; i++) await onePairing(dapp, wallet, { settleMs: 0 });
     const seq: number[] = [];
-    for (let i = 0; i < o.sequential; i++) seq.push(await onePairing(dapp, wallet, { settleMs: 1 }));
+    const pauses: number[] = [];
+    for (let i = 0; i < o.sequential; i++) {
+      const cycle = await onePairing(dapp, wallet, { settleMs: 1 });
+      seq.push(cycle.ms);
+      pauses.push(cycle.pauseMs);
+    }
 
     const par: number[] = [];
     const deadline = performance.now() + o.parallelSec * 1000;
@@ -51,13 +66,13 @@ export async function benchWakeup(
     const worker = async () => {
       while (performance.now() < deadline && launched < o.maxParallel) {
         launched++;
-        par.push(await onePairing(dapp, wallet, { settleMs: 0 }));
+        par.push((await onePairing(dapp, wallet, { settleMs: 0 })).ms);
       }
     };
     await Promise.all(Array.from({ length: o.concurrency }, worker));
     const elapsed = (performance.now() - started) / 1000;
     return {
-      sequential: latency(seq),
+      sequential: { ...latency(seq), pauseMs: median(pauses) },
       parallel: {
         ...latency(par),
         concurrency: o.concurrency,
