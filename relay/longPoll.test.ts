@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
 import { createLongPoll, type PollDone, type PollKind } from "./longPoll.ts";
+import type { ReadPairingOutcome } from "./store/types.ts";
 import { createWatchHub } from "./store/watchHub.ts";
 
 /** A response as a long-poll sees it: `close` events and `req.socket.destroyed`. */
@@ -49,6 +50,50 @@ function setup() {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("long-poll", () => {
+  it("a wake-up that hands over the new state answers at once without a read; one without reads", async () => {
+    const hub = createWatchHub();
+    const longPoll = createLongPoll({ watch: (key, listener) => hub.watch(key, listener) });
+    let reads = 0;
+    let stored: ReadPairingOutcome = { ok: true, expiresAt: 1 };
+    const kind: PollKind<string, ReadPairingOutcome> = {
+      read: async () => {
+        reads++;
+        return stored;
+      },
+      woken: (state) => (state.kind === "pairing" ? state.outcome : undefined),
+      ready: (r) => !r.ok || r.answer !== undefined,
+      answer: (res, r) => (res as unknown as EventEmitter).emit("answer", r),
+    };
+    const answered: ReadPairingOutcome[] = [];
+    const done: PollDone = { end: () => {}, fail: (error) => Promise.reject(error) };
+    const hold = () => {
+      const res = fakeRes();
+      res.on("answer", (r: ReadPairingOutcome) => answered.push(r));
+      longPoll.hold(
+        kind,
+        { res: res as unknown as ServerResponse, keys: ["p:x"], waitSeconds: 5, arg: "x" },
+        done,
+      );
+    };
+    hold();
+    await sleep(5); // its first read found no answer: it waits
+    expect(reads).toBe(1);
+    const answer = { deviceId: "d", sessionId: "s", sealed: "x" };
+    hub.notify(["p:x"], { kind: "pairing", outcome: { ok: true, expiresAt: 1, answer } });
+    expect(answered).toEqual([{ ok: true, expiresAt: 1, answer }]); // in the same turn
+    expect(reads).toBe(1);
+
+    // A wake-up without state (another instance's write, through pub/sub): the poll reads.
+    hold();
+    await sleep(5);
+    stored = { ok: true, expiresAt: 1, answer };
+    hub.notify(["p:x"]);
+    await sleep(5);
+    expect(reads).toBe(3);
+    expect(answered).toHaveLength(2);
+    expect(longPoll.size()).toBe(0);
+  });
+
   it("answers each poll at its own deadline, whatever the durations and departures around it", async () => {
     const t = setup();
     t.hold("a", 0.3);

@@ -4,7 +4,9 @@
  * 1. register watchers on the store keys FIRST, then read state: a write landing between the read and
  *    the wait has already flagged the watcher, so no wake-up is lost;
  * 2. sleep until a watcher fires, the wait runs out, the relay shuts down or the client goes away;
- * 3. re-read; on timeout or shutdown one final read decides (so an expiry shows as 410, not 204).
+ * 3. re-read, unless the wake-up handed over the state a read would return (`WakeState`, from a write
+ *    on this instance: the answer is sent in the write's own turn); on timeout or shutdown one final
+ *    read decides (so an expiry shows as 410, not 204).
  *
  * Everything is unregistered on every exit path. An idle poll is what the relay holds most of (the
  * benchmark holds 10,000; docs/BENCHMARKS.md), so it is kept small: one object (`Waiter`), one bound
@@ -14,11 +16,16 @@
  * deadlines come in arrival order, so a linked list is their queue).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Store, Unwatch } from "./store/types.ts";
+import type { Store, Unwatch, WakeState } from "./store/types.ts";
 
 /** What a kind of long-poll reads and how it answers: one per route, shared by all its polls. */
 export type PollKind<A, R> = {
   read(arg: A): Promise<R>;
+  /**
+   * The result a wake-up's state stands for (`WakeState`: what `read` would now return), or
+   * undefined to read instead. Without it every wake-up reads.
+   */
+  woken?(state: WakeState, arg: A): R | undefined;
   /** True when `result` answers the poll (a result, or an error that will not change). */
   ready(result: R): boolean;
   /** Writes the answer from the last read (it may throw: then `PollDone.fail`). Not called when the client went away. */
@@ -133,7 +140,7 @@ type Polls = { timelines: Map<number, Timeline>; open: number };
  * the response's close; the timeline and shutdown call `wake(true)` directly.
  */
 class Waiter<A = unknown, R = unknown> {
-  readonly signal: () => void;
+  readonly signal: (state?: WakeState) => void;
   prev: Waiter | undefined = undefined;
   next: Waiter | undefined = undefined;
   timeline: Timeline | undefined = undefined;
@@ -173,7 +180,16 @@ class Waiter<A = unknown, R = unknown> {
     this.read();
   }
 
-  private changed(): void {
+  /** A watcher fired (or the response closed: no argument). A state that answers spares the read. */
+  private changed(state?: WakeState): void {
+    if (state !== undefined && this.kind.woken && !(this.state & (DONE | READING))) {
+      const result = this.kind.woken(state, this.arg);
+      if (result !== undefined) {
+        this.state |= READING;
+        this.settle(result);
+        return;
+      }
+    }
     this.wake(false);
   }
 

@@ -56,6 +56,7 @@ export function createPollHandlers(deps: {
 
   const pairing: PollKind<string, ReadPairingOutcome> = {
     read: (token) => store.readPairing(token),
+    woken: (state) => (state.kind === "pairing" ? state.outcome : undefined),
     ready: (r) => !r.ok || r.answer !== undefined,
     answer(res, out) {
       if (!out.ok) throw failure(out);
@@ -79,6 +80,7 @@ export function createPollHandlers(deps: {
   };
   const response: PollKind<RequestArg, ReadResponseOutcome> = {
     read: (a) => store.readResponse(a.sessionId, a.id),
+    woken: (state) => (state.kind === "response" ? state.outcome : undefined),
     ready: (r) => !r.ok || r.sealed !== undefined,
     answer(res, out) {
       if (!out.ok) throw failure(out);

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { toBase64Url } from "../../protocol/base64url.ts";
 import type { PushTarget } from "../../protocol/schemas.ts";
 import type { Backend, Op } from "./backend.ts";
-import { type Store, type StoreOptions, StoreUnavailableError, watchKeys } from "./types.ts";
+import { type Store, type StoreOptions, StoreUnavailableError, type WakeState, watchKeys } from "./types.ts";
 
 export type MakeStore = (options: StoreOptions) => Store | Promise<Store>;
 
@@ -28,19 +28,20 @@ const OPTIONS = {
   maxPendingPerSession: 3,
 } as const;
 
-/** Resolves on the next call of a watch listener (or fails after `ms`). */
+/** Resolves on the next call of a watch listener (or fails after `ms`); keeps the states handed over. */
 function nextWake(store: Store, key: string, ms = 1000) {
-  let calls = 0;
+  const states: Array<WakeState | undefined> = [];
   let resolve: () => void = () => {};
   const woke = new Promise<void>((r) => {
     resolve = r;
   });
-  const unwatch = store.watch(key, () => {
-    calls++;
+  const unwatch = store.watch(key, (state) => {
+    states.push(state);
     resolve();
   });
   return {
-    calls: () => calls,
+    calls: () => states.length,
+    states: () => states,
     unwatch,
     woke: () =>
       Promise.race([
@@ -180,8 +181,11 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.answerPairing(token, pairAnswer());
         await w.woke();
         expect(w.calls()).toBe(1);
+        // The answer hands its watchers what a read now returns (a long-poll answers without one).
+        expect(w.states()[0]).toEqual({ kind: "pairing", outcome: await store.readPairing(token) });
         await store.ackPairing(token);
         expect(w.calls()).toBe(2);
+        expect(w.states()[1]).toBeUndefined();
         w.unwatch();
         w.unwatch();
         const token2 = id32();
@@ -259,10 +263,15 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const id = randomUUID();
         await store.postRequest(sid, { id, sealed: sealed(), ttl: 30 });
         const response = sealed();
+        const w = nextWake(store, watchKeys.request(sid, id));
         expect(await store.putResponse(sid, id, response)).toMatchObject({ ok: true, repeated: false });
+        await w.woke();
         expect(await store.putResponse(sid, id, sealed())).toEqual({ ok: false, error: "request_answered" });
         expect(await store.putResponse(sid, id, response)).toEqual({ ok: true, repeated: true });
         expect(await store.readResponse(sid, id)).toEqual({ ok: true, sealed: response });
+        // The response reached the request's watchers with what a read returns; repeats woke no one.
+        expect(w.states()).toEqual([{ kind: "response", outcome: await store.readResponse(sid, id) }]);
+        w.unwatch();
         expect(await store.putResponse(sid, randomUUID(), response)).toEqual({
           ok: false,
           error: "request_not_found",

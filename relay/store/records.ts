@@ -38,6 +38,7 @@ import {
   type StoredRequest,
   type StoreOptions,
   StoreUnavailableError,
+  type WakeState,
   watchKeys,
 } from "./types.ts";
 import { createWatchHub } from "./watchHub.ts";
@@ -173,20 +174,25 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
       unavailable(error);
     }
   }
-  async function write<T>(fn: (tx: Tx) => { result: T; notify?: string[] }): Promise<T> {
+  /** `notify`: keys whose watchers read again; `wake`: one key whose watchers get the new state. */
+  type Written<T> = { result: T; notify?: string[]; wake?: { key: string; state: WakeState } };
+  async function write<T>(fn: (tx: Tx) => Written<T>): Promise<T> {
     guard();
     let notify: string[] = [];
+    let wake: Written<T>["wake"];
     let result: T;
     try {
       result = await backend.write((kv) => {
         const tx = createTx(kv);
         const out = fn(tx);
         notify = out.notify ?? [];
+        wake = out.wake;
         return { result: out.result, ops: tx.ops };
       });
     } catch (error) {
       unavailable(error);
     }
+    if (wake) hub.notify([wake.key], wake.state);
     hub.notify(notify);
     return result;
   }
@@ -305,10 +311,11 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
           pending: [],
         };
         putSession(tx, answer.sessionId, session);
+        const kept = { deviceId: answer.deviceId, sessionId: answer.sessionId, sealed: answer.sealed };
         const next: PairingRec = {
           expiresAt: p.expiresAt,
           ...(p.createdAt !== undefined ? { createdAt: p.createdAt } : {}),
-          answer: { deviceId: answer.deviceId, sessionId: answer.sessionId, sealed: answer.sealed },
+          answer: kept,
           answerHash,
         };
         tx.put(key.pairing(token), next, p.expiresAt + grace);
@@ -318,7 +325,10 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
             repeated: false,
             ...(p.createdAt !== undefined ? { createdAt: p.createdAt } : {}),
           },
-          notify: [watchKeys.pairing(token)],
+          wake: {
+            key: watchKeys.pairing(token),
+            state: { kind: "pairing", outcome: { ok: true, expiresAt: p.expiresAt, answer: kept } },
+          },
         };
       });
     },
@@ -467,7 +477,10 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
             repeated: false,
             ...(r.postedAt !== undefined ? { postedAt: r.postedAt } : {}),
           },
-          notify: [watchKeys.request(sid, id)],
+          wake: {
+            key: watchKeys.request(sid, id),
+            state: { kind: "response", outcome: { ok: true, sealed } },
+          },
         };
       });
     },

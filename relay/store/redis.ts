@@ -25,7 +25,9 @@
  *   by that clock, what Redis's own TTL has not dropped yet.
  * - `watch` is local listeners plus one pub/sub channel (`<prefix>wake`) shared by every instance:
  *   after a write commits, the writer notifies its own listeners and publishes the watch keys; each
- *   other instance's subscriber wakes its listeners. One channel that is always subscribed (rather
+ *   other instance's subscriber wakes its listeners. The writer hands its own listeners the new state
+ *   where it has it (`WakeState`: a pairing's answer, a response), so a long-poll on the instance
+ *   that took the write answers without a second round trip; other instances' listeners read. One channel that is always subscribed (rather
  *   than a channel per key, subscribed per long-poll) means no subscription race: a long-poll that
  *   registered before its read can never miss a later write. After the subscriber reconnects, every
  *   local long-poll is woken once to re-read (what was published meanwhile is lost).
@@ -50,6 +52,7 @@ import {
   type FetchPendingOutcome,
   type FetchRequestOutcome,
   type Lockdown,
+  type PairingAnswer,
   type PostEventOutcome,
   type PostRequestOutcome,
   type PutResponseOutcome,
@@ -62,6 +65,7 @@ import {
   type StoredRequest,
   type StoreOptions,
   StoreUnavailableError,
+  type WakeState,
   watchKeys,
 } from "./types.ts";
 import { createWatchHub } from "./watchHub.ts";
@@ -240,7 +244,9 @@ end
 local function pairingCommit(pk, ah, dev, sid, sealed)
   redis.call('HSET', pk, 'ah', ah, 'dev', dev, 'sid', sid, 'sealed', sealed)
   NOTIFY = true
-  return reply({ok = true, repeated = false, createdMs = tonumber(redis.call('HGET', pk, 'ca'))})
+  -- expiresAt: for the state handed to this instance's long-polls (WakeState), not the answer.
+  local kept = redis.call('HMGET', pk, 'ca', 'exp')
+  return reply({ok = true, repeated = false, createdMs = tonumber(kept[1]), expiresAt = tonumber(kept[2])})
 end
 `;
 
@@ -745,9 +751,12 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     if (closed) throw new StoreUnavailableError("store is closed");
   }
 
-  /** Wakes local listeners now and the other instances through pub/sub (a lost publish only delays a poll). */
-  function wake(keys: string[]): void {
-    hub.notify(keys);
+  /**
+   * Wakes local listeners now (with the write's new state when it has one: they answer without a
+   * read) and the other instances through pub/sub (a lost publish only delays a poll; they read).
+   */
+  function wake(keys: string[], state: WakeState | undefined): void {
+    hub.notify(keys, state);
     client.publish(channel, `${instance} ${keys.join(" ")}`).catch(() => {});
   }
 
@@ -762,6 +771,8 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     base: string,
     args: Arg[],
     notify: string[] = [],
+    /** The state a write hands to the local watchers of its one `notify` key (`WakeState`). */
+    wakeWith?: (out: T) => WakeState | undefined,
   ): Promise<T> {
     guard();
     let out: unknown;
@@ -780,8 +791,9 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       // The index only speeds up forgetting; if this is lost, Redis's TTL still reclaims the key.
       client.zadd(indexKey, ...scored).catch(() => {});
     }
-    if (Number(changed) === 1 && notify.length > 0) wake(notify);
-    return JSON.parse(json) as T;
+    const result = JSON.parse(json) as T;
+    if (Number(changed) === 1 && notify.length > 0) wake(notify, wakeWith?.(result));
+    return result;
   }
 
   const pairingKey = (token: string) => `${prefix}{p:${token}}`;
@@ -791,13 +803,22 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     const base = sessionBase(sid);
     return { base, keys: [`${base}s`] };
   };
-  type Answered = AnswerPairingOutcome | { ok: true; repeated: boolean; createdMs?: number };
-  /** The creation time leaves Lua in ms (exact), the interface has seconds. */
+  type Answered =
+    | AnswerPairingOutcome
+    | { ok: true; repeated: boolean; createdMs?: number; expiresAt?: number };
+  /** The creation time leaves Lua in ms (exact), the interface has seconds; expiresAt is the wake-up's. */
   const answered = (out: Answered): AnswerPairingOutcome => {
-    if (!out.ok || !("createdMs" in out)) return out as AnswerPairingOutcome;
-    const { createdMs, ...rest } = out;
+    if (!out.ok || !("createdMs" in out || "expiresAt" in out)) return out as AnswerPairingOutcome;
+    const { createdMs, expiresAt: _, ...rest } = out;
     return createdMs === undefined ? rest : { ...rest, createdAt: createdMs / 1000 };
   };
+  /** What readPairing returns right after a first answer: handed to this instance's long-polls. */
+  const pairingWake =
+    (answer: PairingAnswer) =>
+    (out: Answered): WakeState | undefined =>
+      out.ok && !out.repeated && "expiresAt" in out && out.expiresAt !== undefined
+        ? { kind: "pairing", outcome: { ok: true, expiresAt: out.expiresAt, answer } }
+        : undefined;
   /** cjson writes an empty Lua table as `{}`: make list fields arrays again. */
   const list = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
 
@@ -815,6 +836,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       const org = hash(token, ah);
       const pushJson = push ? canonical(push) : "";
       const notify = [watchKeys.pairing(token)];
+      const kept = { deviceId: answer.deviceId, sessionId: answer.sessionId, sealed: answer.sealed };
       if (!cluster) {
         return answered(
           await run<Answered>(
@@ -823,6 +845,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
             base,
             [ah, org, answer.deviceId, answer.sessionId, answer.sealed, pushJson],
             notify,
+            pairingWake(kept),
           ),
         );
       }
@@ -846,6 +869,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         "",
         [ah, answer.deviceId, answer.sessionId, answer.sealed],
         notify,
+        pairingWake(kept),
       );
       if (!committed.ok) await run("pairUndo", keys, base, [org]);
       return answered(committed);
@@ -903,6 +927,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
         base,
         [id, sealed, hash(sealed)],
         [watchKeys.request(sid, id)],
+        (o) => (o.ok && !o.repeated ? { kind: "response", outcome: { ok: true, sealed } } : undefined),
       );
       if (!out.ok || !("postedMs" in out)) return out as PutResponseOutcome;
       const { postedMs, ...rest } = out;

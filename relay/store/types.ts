@@ -71,6 +71,18 @@ export type ReadEventsOutcome = { ok: true; events: StoredEvent[] } | Fail<"sess
 export type Unwatch = () => void;
 
 /**
+ * What a committed write tells the watchers of one key it touched, when it knows what their read
+ * would now return: a long-poll woken with it answers without reading again (on Redis, a round trip
+ * less). Wake-ups without it (other writes, other instances' through pub/sub) mean "read again".
+ */
+export type WakeState =
+  /** On `watchKeys.pairing(token)` after the wallet's answer: what `readPairing(token)` returns. */
+  | { kind: "pairing"; outcome: ReadPairingOutcome }
+  /** On `watchKeys.request(sid, id)` after the response: what `readResponse(sid, id)` returns. */
+  | { kind: "response"; outcome: ReadResponseOutcome };
+export type WatchListener = (state?: WakeState) => void;
+
+/**
  * Operator lockdown (docs/OPERATING.md "Lockdown"), shared by every instance: no new pairings at all,
  * and/or device ids whose pairings and sessions are refused (403).
  */
@@ -179,9 +191,11 @@ export interface Store {
   /**
    * Calls `listener` after every committed write that touches `key` (see `watchKeys`). Long-polls
    * register BEFORE reading state, so a write between the read and the wait is never missed.
-   * Across instances this is pub/sub; a spurious call is harmless (callers re-read).
+   * Across instances this is pub/sub; a spurious call is harmless (callers re-read). The writes named
+   * in `WakeState` hand their new state to this instance's listeners, and it must equal what the
+   * matching read returns right after the write (the contract suite checks it).
    */
-  watch(key: string, listener: () => void): Unwatch;
+  watch(key: string, listener: WatchListener): Unwatch;
   /** Forgets entries whose tombstone grace (or idle time) has run out; returns how many. */
   sweep(): Promise<number>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */

@@ -3,13 +3,14 @@
  * called after a committed write, so they answer the moment the answer lands (no polling loop). A
  * multi-instance store replaces this with pub/sub.
  */
-import type { Unwatch } from "./types.ts";
+import type { Unwatch, WakeState, WatchListener } from "./types.ts";
 
-type Listener = () => void;
+type Listener = WatchListener;
 
 export type WatchHub = {
-  watch(key: string, listener: () => void): Unwatch;
-  notify(keys: Iterable<string>): void;
+  watch(key: string, listener: WatchListener): Unwatch;
+  /** Calls the listeners of each key, handing them `state` (see `WakeState`: only for one key). */
+  notify(keys: Iterable<string>, state?: WakeState): void;
   /** Listeners currently registered (for tests and health). */
   size(): number;
 };
@@ -20,9 +21,9 @@ export function createWatchHub(onListenerError?: (error: unknown) => void): Watc
   // Set: the same function registered twice is two registrations, each removed by its own unwatch.
   const listeners = new Map<string, Listener | Listener[]>();
   let count = 0;
-  function call(listener: Listener) {
+  function call(listener: Listener, state: WakeState | undefined) {
     try {
-      listener();
+      listener(state);
     } catch (error) {
       onListenerError?.(error);
     }
@@ -53,12 +54,12 @@ export function createWatchHub(onListenerError?: (error: unknown) => void): Watc
         remove(key, listener);
       };
     },
-    notify(keys) {
+    notify(keys, state) {
       for (const key of keys) {
         const current = listeners.get(key);
         if (current === undefined) continue;
-        if (Array.isArray(current)) for (const listener of [...current]) call(listener);
-        else call(current);
+        if (Array.isArray(current)) for (const listener of [...current]) call(listener, state);
+        else call(current, state);
       }
     },
     size: () => count,
