@@ -27,10 +27,11 @@
  *   after a write commits, the writer notifies its own listeners and publishes the watch keys; each
  *   other instance's subscriber wakes its listeners. The writer hands its own listeners the new state
  *   where it has it (`WakeState`: a pairing's answer, a response), so a long-poll on the instance
- *   that took the write answers without a second round trip; other instances' listeners read. One channel that is always subscribed (rather
- *   than a channel per key, subscribed per long-poll) means no subscription race: a long-poll that
- *   registered before its read can never miss a later write. After the subscriber reconnects, every
- *   local long-poll is woken once to re-read (what was published meanwhile is lost).
+ *   that took the write answers without a second round trip; other instances' listeners read. One
+ *   channel that is always subscribed (rather than a channel per key, subscribed per long-poll) means
+ *   no subscription race: a long-poll that registered before its read can never miss a later write.
+ *   After the subscriber reconnects, every local long-poll is woken once to re-read (what was
+ *   published meanwhile is lost).
  * - Any Redis failure (down, timeout, OOM, READONLY, …) rejects with StoreUnavailableError (→ 503).
  *   The client fails fast instead of queueing (no offline queue, no resend of in-flight commands: an
  *   HTTP client retries idempotently), and reconnects by itself.
