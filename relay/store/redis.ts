@@ -753,11 +753,34 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   }
 
   /**
+   * The commands of one event-loop turn leave in one socket write: the connection is corked at the
+   * first and uncorked when the turn ends (`setImmediate`, after every request read in the turn).
+   * Without it each command is its own write(2), and on this loopback those writes were the relay's
+   * largest cost (≈ 40 % of its CPU under create-pairing load; docs/BENCHMARKS.md, "Redis: one write
+   * per turn"). Order is kept: every write goes through the same stream, corked or not. A Cluster
+   * client's commands go to several nodes' connections and are written as they come.
+   */
+  let corked = false;
+  function batched(): void {
+    if (corked || cluster) return;
+    const redis = client as Redis;
+    const stream = redis.stream;
+    if (!stream || redis.status !== "ready") return;
+    stream.cork();
+    corked = true;
+    setImmediate(() => {
+      corked = false;
+      stream.uncork();
+    });
+  }
+
+  /**
    * Wakes local listeners now (with the write's new state when it has one: they answer without a
    * read) and the other instances through pub/sub (a lost publish only delays a poll; they read).
    */
   function wake(keys: string[], state: WakeState | undefined): void {
     hub.notify(keys, state);
+    batched();
     client.publish(channel, `${instance} ${keys.join(" ")}`).catch(() => {});
   }
 
@@ -780,6 +803,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     try {
       const fn = scripts[`bb_${name}`];
       if (!fn) throw new Error(`script ${name} is not defined`);
+      batched();
       out = await fn.call(client, ...keys, ...common(), base, ...args);
     } catch (error) {
       unavailable(error);
@@ -790,6 +814,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       const scored: Arg[] = [];
       for (let i = 0; i + 1 < purges.length; i += 2) scored.push(purges[i + 1] as Arg, purges[i] as Arg);
       // The index only speeds up forgetting; if this is lost, Redis's TTL still reclaims the key.
+      batched();
       client.zadd(indexKey, ...scored).catch(() => {});
     }
     const result = JSON.parse(json) as T;
