@@ -22,11 +22,10 @@ export async function benchLoneWrite(o: {
   /** Pause before each write, ms (fractions kept: timers sleep whole ms, the rest is waited in turns). */
   gapMs: number;
   bytes?: number;
-  /** Where the relay keeps its data in the benchmark (a fresh directory under it is used). */
-  under?: string;
 }): Promise<Latency> {
   const bytes = o.bytes ?? ANSWER_FRAME_BYTES;
-  const dir = mkdtempSync(join(o.under ?? tmpdir(), "bb-bench-disk-"));
+  // Beside the benchmark relays' data directories (bench/lib/processes.ts: under the temporary directory).
+  const dir = mkdtempSync(join(tmpdir(), "bb-bench-disk-"));
   const fd = openSync(join(dir, "probe"), constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o600);
   try {
     const size = Math.max(1 << 20, (o.writes + 1) * bytes);

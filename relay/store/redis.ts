@@ -756,7 +756,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
    * The commands of one event-loop turn leave in one socket write: the connection is corked at the
    * first and uncorked when the turn ends (`setImmediate`, after every request read in the turn).
    * Without it each command is its own write(2), and on this loopback those writes were the relay's
-   * largest cost (≈ 40 % of its CPU under create-pairing load; docs/BENCHMARKS.md, "Redis: one write
+   * largest cost (≈ 28 % of its CPU under create-pairing load; docs/BENCHMARKS.md, "Redis: one write
    * per turn"). Order is kept: every write goes through the same stream, corked or not. A Cluster
    * client's commands go to several nodes' connections and are written as they come.
    */
