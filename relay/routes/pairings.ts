@@ -85,10 +85,8 @@ export function pairingRoutes({
             if (!out.ok) throw failure(out);
             sendEmpty(res, 204);
             expiries.settlePairing(token);
-            // The same DELETE acknowledges an answer or cancels an unanswered pairing: ask which it was.
-            const fate = await store.pairingFate(token);
-            if (fate === "answered") telemetry.pairing("acknowledged");
-            else if (fate === "cancelled") telemetry.pairing("cancelled");
+            // The same DELETE acknowledges an answer or cancels an unanswered pairing: the store says which.
+            telemetry.pairing(out.answered ? "acknowledged" : "cancelled");
           },
         },
       },

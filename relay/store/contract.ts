@@ -152,7 +152,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.createPairing(token, 30);
         const answer = pairAnswer();
         await store.answerPairing(token, answer);
-        expect(await store.ackPairing(token)).toEqual({ ok: true });
+        expect(await store.ackPairing(token)).toEqual({ ok: true, answered: true });
         expect(await store.readPairing(token)).toEqual({ ok: false, error: "pairing_not_found" });
         expect(await store.ackPairing(token)).toEqual({ ok: false, error: "pairing_not_found" });
         expect(await store.createPairing(token, 30)).toEqual({ ok: false, error: "pairing_exists" });
@@ -167,7 +167,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       it("acknowledging an unanswered pairing cancels it", async () => {
         const token = id32();
         await store.createPairing(token, 30);
-        expect(await store.ackPairing(token)).toEqual({ ok: true });
+        expect(await store.ackPairing(token)).toEqual({ ok: true, answered: false });
         expect(await store.answerPairing(token, pairAnswer())).toEqual({
           ok: false,
           error: "pairing_not_found",

@@ -357,7 +357,8 @@ export function createRecordStore(backend: Backend, options: StoreOptions = {}):
           acked: true,
         };
         tx.put(key.pairing(token), next, p.expiresAt + grace);
-        return { result: { ok: true }, notify: [watchKeys.pairing(token)] };
+        const answered = p.answerHash !== undefined;
+        return { result: { ok: true, answered }, notify: [watchKeys.pairing(token)] };
       });
     },
 

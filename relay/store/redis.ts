@@ -312,7 +312,7 @@ if isPast(p.exp) then return fail('pairing_expired') end
 redis.call('HDEL', pk, 'dev', 'sid', 'sealed')
 redis.call('HSET', pk, 'ak', 1)
 NOTIFY = true
-return reply({ok = true})`,
+return reply({ok = true, answered = p.ah ~= nil})`,
 
   deleteSession: `
 if not liveSession() then return fail('session_not_found') end

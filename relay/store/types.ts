@@ -36,7 +36,10 @@ export type AnswerPairingOutcome =
 export type ReadPairingOutcome =
   | { ok: true; expiresAt: number; answer?: PairingAnswer }
   | Fail<"pairing_not_found" | "pairing_expired">;
-export type AckPairingOutcome = { ok: true } | Fail<"pairing_not_found" | "pairing_expired">;
+/** `answered`: an answer was acknowledged (true) or an unanswered pairing cancelled (false; statistics). */
+export type AckPairingOutcome =
+  | { ok: true; answered: boolean }
+  | Fail<"pairing_not_found" | "pairing_expired">;
 
 export type DeleteSessionOutcome = { ok: true } | Fail<"session_not_found">;
 
@@ -116,7 +119,10 @@ export interface Store {
   answerPairing(token: string, answer: PairingAnswer, push?: PushTarget): Promise<AnswerPairingOutcome>;
   /** The pairing's state; `answer` is present once the wallet answered. Acknowledged → pairing_not_found. */
   readPairing(token: string): Promise<ReadPairingOutcome>;
-  /** The extension's acknowledgement: forgets the answer (the token stays reserved until purged). */
+  /**
+   * The extension's acknowledgement: forgets the answer (the token stays reserved until purged). On an
+   * unanswered pairing it cancels it; `answered` says which it was.
+   */
   ackPairing(token: string): Promise<AckPairingOutcome>;
 
   // ── Sessions (§4) ───────────────────────────────────────────────────────────────────────────
