@@ -121,5 +121,10 @@ describe("bench (smoke)", () => {
     const withFloor = renderSection(r);
     expect(withFloor).toContain("| bare node:http (floor) | 0.2 / 1 ms");
     expect(withFloor).toContain("plus 0.1 ms of the relay's own work");
+    // Measured per run (floor, store and disk one after the other): the median of those differences.
+    r.wakeupFloor.own = { p50: 0.12, perRun: [0.11, 0.12, 0.14] };
+    expect(renderSection(r)).toContain(
+      "plus 0.12 ms of the relay's own work (the median of each run's difference: 0.11 ms, 0.12 ms, 0.14 ms;",
+    );
   });
 });

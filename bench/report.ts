@@ -59,6 +59,11 @@ export type WakeupFloor = {
   disk?: Maybe<Latency & { bytes: number; gapMs: number }>;
   /** The store whose runs the disk was measured beside. */
   store?: string;
+  /**
+   * That store's sequential p50 less the floor's and the disk's, per run (all three measured in the
+   * same run, one after the other) and their median: the relay's own work.
+   */
+  own?: { p50: number; perRun: number[] };
 };
 
 export const TARGETS = {
@@ -95,9 +100,12 @@ function floorText(r: Results): string[] {
   ];
   const w = f.store ? r.wakeup[f.store] : undefined;
   if (f.bare && !failed(f.bare) && w && !failed(w)) {
-    const own = w.sequential.p50 - f.bare.sequential.p50 - d.p50;
+    const own = f.own?.p50 ?? w.sequential.p50 - f.bare.sequential.p50 - d.p50;
+    const perRun = f.own
+      ? ` (the median of each run's difference: ${f.own.perRun.map(ms).join(", ")}; the floor, the store and the disk measured one after the other in each run)`
+      : "";
     lines.push(
-      `The ${f.store} store's sequential p50, ${ms(w.sequential.p50)}, is the bare floor (${ms(f.bare.sequential.p50)}) plus that write (${ms(d.p50)}) plus ${ms(own)} of the relay's own work (routing, validation, the store's rules, the journal's frame, the poll's answer).`,
+      `The ${f.store} store's sequential p50, ${ms(w.sequential.p50)}, is the bare floor (${ms(f.bare.sequential.p50)}) plus that write (${ms(d.p50)}) plus ${ms(own)} of the relay's own work${perRun}: routing, validation, the store's rules, the journal's frame, the poll's answer.`,
     );
   }
   return [lines.join(" "), ""];

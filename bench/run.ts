@@ -32,7 +32,6 @@ import { fmt, type Latency, median, medianDeep } from "./lib/stats.ts";
 import { ANSWER_FRAME_BYTES, benchLoneWrite } from "./loneWrite.ts";
 import {
   type IdleLine,
-  type Maybe,
   type Mode,
   type Results,
   renderSection,
@@ -121,6 +120,10 @@ function revision(): string {
 
 const wakeupLine = (w: WakeupFigures) =>
   `sequential p50 ${fmt(w.sequential.p50)} ms p99 ${fmt(w.sequential.p99)} ms; 50 parallel p50 ${fmt(w.parallel.p50)} ms p99 ${fmt(w.parallel.p99)} ms, ${fmt(w.parallel.pairingsPerSec)} pairings/s`;
+
+/** `items` starting at index `k` (wrapping): each run puts another server first. */
+const rotate = <T>(items: readonly T[], k: number): T[] =>
+  items.map((_, i) => items[(i + k) % items.length] as T);
 
 const errorOf = (error: unknown) => ({
   error: error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error),
@@ -232,80 +235,111 @@ async function main() {
       }
     }
 
-    // 2. The wake-up's floor: the same cycle against bare node:http (bench/ceiling-server.js).
-    if (args.only.has("wakeup")) {
-      say("\n2. Pairing wake-up, bare node:http (the floor)");
-      let ceiling: Server | undefined;
-      try {
-        ceiling = await startCeiling();
-        const runs: WakeupFigures[] = [];
-        for (let run = 1; run <= plan.runs; run++) {
-          const w = await benchWakeup(ceiling.url, { ...plan.wakeup, maxParallel: 200_000 });
-          runs.push(w);
-          say(`  run ${run}/${plan.runs}: ${wakeupLine(w)}`);
+    // 2. Wake-up, interleaved: the bare floor (bench/ceiling-server.js) and a relay per store are
+    // started once, and every run measures each of them in turn, the order rotating, with the disk's
+    // lone durable write right after the journal's: a run's floor, stores and disk share the same
+    // minute of this shared machine, and the relay's own share of the journal's wake-up is taken per
+    // run. 3. Round trips afterwards, on the same relays.
+    if (args.only.has("wakeup") || args.only.has("roundtrip")) {
+      type Lane = {
+        key: string;
+        label: string;
+        server: Server | undefined;
+        runs: WakeupFigures[];
+        error?: string;
+      };
+      const lanes: Lane[] = [];
+      const open = async (key: string, label: string, start: () => Promise<Server>) => {
+        const lane: Lane = { key, label, server: undefined, runs: [] };
+        lanes.push(lane);
+        try {
+          lane.server = await start();
+        } catch (error) {
+          lane.error = errorOf(error).error;
+          say(`  ${label} failed to start: ${lane.error}`);
         }
-        results.wakeupFloor = { bare: medianDeep(runs) };
-      } catch (error) {
-        results.wakeupFloor = { bare: errorOf(error) };
-        say(`  failed: ${errorOf(error).error}`);
-      } finally {
-        await ceiling?.stop();
-      }
-    }
-
-    // 2 & 3. Wake-up and round trip, on a fresh relay per store.
-    for (const s of plan.allStores ? usable : defaultStore ? [defaultStore] : []) {
-      if (!args.only.has("wakeup") && !args.only.has("roundtrip")) break;
-      let relay: Server | undefined;
+      };
       try {
-        relay = await startRelay({ store: storeUrl.get(s.name) ?? s.name, runtime: "bundle" });
+        if (args.only.has("wakeup")) await open("bare", "bare node:http (the floor)", () => startCeiling());
+        for (const s of plan.allStores ? usable : defaultStore ? [defaultStore] : []) {
+          const store = storeUrl.get(s.name) ?? s.name;
+          await open(s.name, s.label, () => startRelay({ store, runtime: "bundle" }));
+        }
         const o = { ...plan.wakeup, maxParallel: 200_000 };
+
         if (args.only.has("wakeup")) {
-          say(`\n2. Pairing wake-up, ${s.label}`);
-          const runs: WakeupFigures[] = [];
+          say("\n2. Pairing wake-up: the bare floor and each store in turn, every run");
           // Beside the default store's runs, the disk's lone durable write (its latency drifts).
+          const probed = defaultStore?.name === "journal" ? "journal" : undefined;
           const disk: Array<Latency & { gapMs: number }> = [];
-          const probeDisk = s === defaultStore && s.name === "journal";
+          const own: number[] = [];
           for (let run = 1; run <= plan.runs; run++) {
-            const w = await benchWakeup(relay.url, o);
-            runs.push(w);
-            let line = `  run ${run}/${plan.runs}: ${wakeupLine(w)}`;
-            if (probeDisk) {
-              const gapMs = w.sequential.pauseMs;
-              const d = await benchLoneWrite({ writes: Math.min(500, plan.wakeup.sequential), gapMs });
-              disk.push({ ...d, gapMs });
-              line += `; a lone ${ANSWER_FRAME_BYTES} B O_DSYNC write after ${fmt(gapMs)} ms p50 ${fmt(d.p50)} ms`;
+            const p50 = new Map<string, number>();
+            for (const lane of rotate(lanes, run - 1)) {
+              if (!lane.server || lane.error) continue;
+              try {
+                const w = await benchWakeup(lane.server.url, o);
+                lane.runs.push(w);
+                p50.set(lane.key, w.sequential.p50);
+                let line = `  run ${run}/${plan.runs}, ${lane.label}: ${wakeupLine(w)}`;
+                if (lane.key === probed) {
+                  const gapMs = w.sequential.pauseMs;
+                  const d = await benchLoneWrite({ writes: Math.min(500, plan.wakeup.sequential), gapMs });
+                  disk.push({ ...d, gapMs });
+                  p50.set("disk", d.p50);
+                  line += `; a lone ${ANSWER_FRAME_BYTES} B O_DSYNC write after ${fmt(gapMs)} ms p50 ${fmt(d.p50)} ms`;
+                }
+                say(line);
+              } catch (error) {
+                lane.error = errorOf(error).error;
+                say(`  failed on ${lane.label}: ${lane.error}`);
+              }
             }
-            say(line);
+            const [bare, store, lone] = [p50.get("bare"), p50.get(probed ?? ""), p50.get("disk")];
+            if (bare !== undefined && store !== undefined && lone !== undefined)
+              own.push(store - bare - lone);
           }
-          results.wakeup[s.name] = medianDeep(runs);
-          if (probeDisk) {
+          for (const lane of lanes) {
+            const figures = lane.error ? { error: lane.error } : medianDeep(lane.runs);
+            if (lane.key === "bare") results.wakeupFloor = { ...results.wakeupFloor, bare: figures };
+            else results.wakeup[lane.key] = figures;
+          }
+          if (probed && disk.length > 0) {
             results.wakeupFloor = {
               ...results.wakeupFloor,
               disk: { ...medianDeep(disk), bytes: ANSWER_FRAME_BYTES },
-              store: s.name,
+              store: probed,
+              ...(own.length > 0 ? { own: { p50: median(own), perRun: own } } : {}),
             };
           }
         }
+
         if (args.only.has("roundtrip")) {
-          say(`\n3. Request round trip, ${s.label}`);
-          const runs: RoundTripFigures[] = [];
-          for (let run = 1; run <= plan.runs; run++) {
-            const t = await benchRoundTrip(relay.url, o);
-            runs.push(t);
-            say(
-              `  run ${run}/${plan.runs}: sequential p50 ${fmt(t.sequential.p50)} ms p99 ${fmt(t.sequential.p99)} ms; 50 parallel p50 ${fmt(t.parallel.p50)} ms p99 ${fmt(t.parallel.p99)} ms, ${fmt(t.parallel.roundTripsPerSec)} round trips/s`,
-            );
+          for (const lane of lanes) {
+            if (lane.key === "bare") continue;
+            say(`\n3. Request round trip, ${lane.label}`);
+            if (!lane.server) {
+              results.roundtrip[lane.key] = { error: lane.error ?? "not started" };
+              continue;
+            }
+            try {
+              const runs: RoundTripFigures[] = [];
+              for (let run = 1; run <= plan.runs; run++) {
+                const t = await benchRoundTrip(lane.server.url, o);
+                runs.push(t);
+                say(
+                  `  run ${run}/${plan.runs}: sequential p50 ${fmt(t.sequential.p50)} ms p99 ${fmt(t.sequential.p99)} ms; 50 parallel p50 ${fmt(t.parallel.p50)} ms p99 ${fmt(t.parallel.p99)} ms, ${fmt(t.parallel.roundTripsPerSec)} round trips/s`,
+                );
+              }
+              results.roundtrip[lane.key] = medianDeep(runs);
+            } catch (error) {
+              results.roundtrip[lane.key] = errorOf(error);
+              say(`  failed on ${lane.label}: ${errorOf(error).error}`);
+            }
           }
-          results.roundtrip[s.name] = medianDeep(runs);
         }
-      } catch (error) {
-        const e: Maybe<never> = errorOf(error);
-        if (args.only.has("wakeup") && !results.wakeup[s.name]) results.wakeup[s.name] = e;
-        if (args.only.has("roundtrip") && !results.roundtrip[s.name]) results.roundtrip[s.name] = e;
-        say(`  failed on ${s.label}: ${e.error}`);
       } finally {
-        await relay?.stop();
+        await Promise.all(lanes.map((lane) => lane.server?.stop()));
       }
     }
 
