@@ -275,6 +275,7 @@ async function main() {
           const own: number[] = [];
           for (let run = 1; run <= plan.runs; run++) {
             const p50 = new Map<string, number>();
+            let lone: number | undefined;
             for (const lane of rotate(lanes, run - 1)) {
               if (!lane.server || lane.error) continue;
               try {
@@ -286,7 +287,7 @@ async function main() {
                   const gapMs = w.sequential.pauseMs;
                   const d = await benchLoneWrite({ writes: Math.min(500, plan.wakeup.sequential), gapMs });
                   disk.push({ ...d, gapMs });
-                  p50.set("disk", d.p50);
+                  lone = d.p50;
                   line += `; a lone ${ANSWER_FRAME_BYTES} B O_DSYNC write after ${fmt(gapMs)} ms p50 ${fmt(d.p50)} ms`;
                 }
                 say(line);
@@ -295,7 +296,8 @@ async function main() {
                 say(`  failed on ${lane.label}: ${lane.error}`);
               }
             }
-            const [bare, store, lone] = [p50.get("bare"), p50.get(probed ?? ""), p50.get("disk")];
+            const bare = p50.get("bare");
+            const store = probed === undefined ? undefined : p50.get(probed);
             if (bare !== undefined && store !== undefined && lone !== undefined)
               own.push(store - bare - lone);
           }

@@ -5,8 +5,6 @@
  */
 import type { Unwatch, WakeState, WatchListener } from "./types.ts";
 
-type Listener = WatchListener;
-
 export type WatchHub = {
   watch(key: string, listener: WatchListener): Unwatch;
   /** Calls the listeners of each key, handing them `state` (see `WakeState`: only for one key). */
@@ -19,23 +17,23 @@ export function createWatchHub(onListenerError?: (error: unknown) => void): Watc
   // Most keys have exactly one watcher (one poll per token or request), so a key maps to its listener
   // directly and only grows an array when a second one arrives: idle polls stay small. An array, not a
   // Set: the same function registered twice is two registrations, each removed by its own unwatch.
-  const listeners = new Map<string, Listener | Listener[]>();
+  const listeners = new Map<string, WatchListener | WatchListener[]>();
   let count = 0;
-  function call(listener: Listener, state: WakeState | undefined) {
+  function call(listener: WatchListener, state: WakeState | undefined) {
     try {
       listener(state);
     } catch (error) {
       onListenerError?.(error);
     }
   }
-  function remove(key: string, listener: Listener) {
+  function remove(key: string, listener: WatchListener) {
     const current = listeners.get(key);
     if (current === listener) {
       listeners.delete(key);
     } else if (Array.isArray(current)) {
       const i = current.indexOf(listener);
       if (i !== -1) current.splice(i, 1);
-      if (current.length === 1) listeners.set(key, current[0] as Listener);
+      if (current.length === 1) listeners.set(key, current[0] as WatchListener);
       else if (current.length === 0) listeners.delete(key);
     }
   }
