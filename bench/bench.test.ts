@@ -9,7 +9,7 @@ import { cannonPairings } from "./createPairing.ts";
 import { benchIdle } from "./idle.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { type Server, startCeiling } from "./lib/processes.ts";
-import { latency, median, medianDeep, quantile } from "./lib/stats.ts";
+import { latency, median, medianDeep, pause, quantile } from "./lib/stats.ts";
 import { benchLoneWrite } from "./loneWrite.ts";
 import { type Results, renderSection } from "./report.ts";
 import { benchRoundTrip } from "./roundtrip.ts";
@@ -41,6 +41,17 @@ describe("bench (smoke)", () => {
       b: { c: 4 },
     });
     expect(latency([]).n).toBe(0);
+  });
+
+  it("a pause lasts at least its time by performance.now (a bare 1 ms timer came back after 0.83 ms in CI)", async () => {
+    const short: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const started = performance.now();
+      await pause(1);
+      const took = performance.now() - started;
+      if (took < 1) short.push(took);
+    }
+    expect(short).toEqual([]);
   });
 
   it("create pairing: autocannon with a fresh token per request, against the relay and the ceiling", async () => {

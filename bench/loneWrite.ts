@@ -12,14 +12,14 @@
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Latency, latency, sleep } from "./lib/stats.ts";
+import { type Latency, latency, pause } from "./lib/stats.ts";
 
 /** About the size of the frame a wallet's pairing answer writes (the pairing with its answer and the new session). */
 export const ANSWER_FRAME_BYTES = 800;
 
 export async function benchLoneWrite(o: {
   writes: number;
-  /** Pause before each write, ms (fractions kept: timers sleep whole ms, the rest is waited in turns). */
+  /** Pause before each write, ms (at least this long, fractions kept: lib/stats.ts `pause`). */
   gapMs: number;
   bytes?: number;
 }): Promise<Latency> {
@@ -33,9 +33,7 @@ export async function benchLoneWrite(o: {
     const frame = Buffer.alloc(bytes, 0x5b);
     const samples: number[] = [];
     for (let i = 0; i < o.writes; i++) {
-      const until = performance.now() + o.gapMs;
-      await sleep(Math.floor(o.gapMs));
-      while (performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
+      await pause(o.gapMs);
       const started = performance.now();
       writeSync(fd, frame, 0, bytes, i * bytes);
       samples.push(performance.now() - started);

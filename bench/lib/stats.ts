@@ -51,3 +51,14 @@ export function fmt(value: number | undefined, digits = 3): string {
 export const ratio = (a: number, b: number): number => (b > 0 ? a / b : Number.NaN);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits at least `ms` by `performance.now()`. A timer alone may return early by that clock: libuv
+ * schedules timers on a loop time cached in whole milliseconds, so `setTimeout(r, 1)` can come back
+ * after 0.8 ms. The timer sleeps the whole milliseconds, the rest is waited in event-loop turns.
+ */
+export async function pause(ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  await sleep(Math.floor(ms));
+  while (performance.now() < until) await new Promise((resolve) => setImmediate(resolve));
+}
