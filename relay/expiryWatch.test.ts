@@ -140,4 +140,31 @@ describe("expiry watch", () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(calls).toEqual([]);
   });
+
+  it("sends the checks of a burst together, a bounded number at a time, and counts every one", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const expired: string[] = [];
+    const watch = createExpiryWatch({
+      store: {
+        // Each read answers a turn later, as a store round trip does.
+        pairingFate: async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((resolve) => setImmediate(resolve));
+          inFlight--;
+          return "expired";
+        },
+        requestFate: async () => "expired",
+      },
+      logger: { debug: vi.fn() } as unknown as Logger,
+      onExpired: (kind) => expired.push(kind),
+    });
+    for (let i = 0; i < 1_000; i++) watch.pairing(`${TOKEN}${i}`, T0 / 1000 + 5);
+    await vi.advanceTimersByTimeAsync(7_000);
+    expect(expired).toHaveLength(1_000);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(64);
+    expect(watch.size()).toBe(0);
+    watch.close();
+  });
 });

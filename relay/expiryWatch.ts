@@ -35,6 +35,8 @@ const RETRY = 5;
 /** Checks per entry at most (the first and up to three retries); `tries` is packed below the second. */
 const MAX_TRIES = 3;
 const TRIES = 4;
+/** Checks sent together (a store round trip each; they share the connection's writes). */
+const IN_FLIGHT = 64;
 
 /** One kind's checks: what is pending, and what is due when. */
 type Queue = {
@@ -101,9 +103,16 @@ export function createExpiryWatch(deps: {
     else if (fate === "pending" && tries < MAX_TRIES) schedule(q, key, now() / 1000 + RETRY, tries + 1);
   }
 
-  /** Checks `q`'s keys due by now, in due order; false once the watch is closed. */
+  /**
+   * Checks `q`'s keys due by now, in due order, `IN_FLIGHT` at a time; false once the watch is closed.
+   * Checks are independent reads, so a group goes out together: on Redis the store writes one turn's
+   * commands in one socket write and the server answers them in one, where one awaited check after
+   * another cost ≈ 80 µs of CPU each between the relay and redis-server (a minute after a burst of
+   * unanswered pairings the relay was as busy checking them as it had been creating them).
+   */
   async function run(q: Queue): Promise<boolean> {
     const nowSec = now() / 1000 - epoch;
+    const group: Promise<void>[] = [];
     for (const second of [...q.due.keys()].sort((a, b) => a - b)) {
       if (second > nowSec) break;
       const keys = [...(q.due.get(second) ?? [])];
@@ -113,9 +122,11 @@ export function createExpiryWatch(deps: {
         const slot = q.pending.get(key);
         if (slot === undefined || Math.floor(slot / TRIES) !== second) continue; // settled (or rescheduled)
         q.pending.delete(key);
-        await check(q, key, slot - second * TRIES);
+        group.push(check(q, key, slot - second * TRIES));
+        if (group.length === IN_FLIGHT) await Promise.all(group.splice(0));
       }
     }
+    await Promise.all(group);
     return !closed;
   }
 
