@@ -16,6 +16,13 @@ const freshDir = () => join(root, `dir${n++}`);
 storeContract("journal", (options) => createJournalStore({ ...options, dataDir: freshDir() }));
 durabilityContract("journal", (o) => createJournalStore(o), freshDir);
 backendContract("journal", () => createJournalBackend(freshDir()));
+// The same with every frame written off the JS thread, as when the disk has been slow.
+const offThread = { inlineMaxMs: 0 };
+storeContract("journal, off the thread", (options) =>
+  createJournalStore({ ...options, ...offThread, dataDir: freshDir() }),
+);
+durabilityContract("journal, off the thread", (o) => createJournalStore({ ...o, ...offThread }), freshDir);
+backendContract("journal, off the thread", () => createJournalBackend(freshDir(), offThread));
 
 const tokenOf = () => toBase64Url(randomBytes(32));
 /** The bytes of whole frames: up to the first zero length (the preallocated tail). */
@@ -122,11 +129,14 @@ describe("journal store durability", () => {
     await reopened.close();
   });
 
-  it("grows the journal as it fills, for lone writes and for batches alike", async () => {
+  it.each([
+    ["on the JS thread", {}],
+    ["off the thread", { inlineMaxMs: 0 }],
+  ])("grows the journal as it fills, for lone writes and for batches alike (%s)", async (_, path) => {
     const dataDir = freshDir();
-    const b = createJournalBackend(dataDir, { preallocate: 4096 });
+    const b = createJournalBackend(dataDir, { preallocate: 4096, ...path });
     const value = "v".repeat(1000);
-    // One at a time (each written on the main thread), then 20 at a time (off it): ≈ 40 KB each.
+    // One at a time, then 20 at a time: ≈ 40 KB each.
     for (let i = 0; i < 40; i++)
       await b.write(() => ({ result: 0, ops: [putOp(`k:lone${i}`, `${value}${i}`)] }));
     for (let round = 0; round < 2; round++) {

@@ -9,22 +9,25 @@
  * dirty (≈ 45 pages for 25 inserts) and flushes twice (pages, then the meta page); the journal writes
  * the batch's own bytes (≈ 150 B per pairing) and flushes once. docs/BENCHMARKS.md has the figures.
  *
- * How a write is made durable (group commit, one batch in flight):
+ * How a write is made durable (group commit, one batch at a time):
  * - A write decides against the newest state (committed records with the not-yet-durable writes laid
  *   over them), is applied to that overlay at once, and joins the open batch. Reads (`read`) see only
  *   committed records: a long-poll never hands out what a crash could still undo
  *   (docs/PROTOCOL.md, durability).
  * - The writes of one event-loop turn form a batch, and one batch at a time is written: one frame, one
  *   `pwrite` on a descriptor opened `O_DSYNC` (open(2): the write returns once data and the metadata
- *   needed to read it are on stable storage), off the JS thread (libuv's pool). Writes arriving
- *   meanwhile gather in the next batch. When the frame is written, its writes move from the overlay
- *   to the committed records and their promises resolve, in order.
- * - Except a lone write with nothing in flight (a relay that is not busy: most of the time), which
- *   is written on the JS thread: ≈ 0.09 ms on the benchmark's disk against ≈ 0.14 ms through the
- *   pool, whose two thread hand-offs cost more than the write. While it is written nothing else
- *   runs, so this is done only while frame writes have recently averaged under 1 ms: a disk that
- *   slows down or stalls freezes the relay for one write at most, then every write goes off the
- *   thread (only writes wait; reads, long-polls and /healthz go on) until the disk is fast again.
+ *   needed to read it are on stable storage). When the frame is written, its writes move from the
+ *   overlay to the committed records and their promises resolve, in order.
+ * - The frame is written on the JS thread while frame writes have recently averaged under 1 ms
+ *   (`inlineMaxMs`): on the benchmark's disk a lone write takes ≈ 0.09 ms there against ≈ 0.14 ms
+ *   through libuv's pool, whose two thread hand-offs cost more than the write; under load the pool
+ *   thread also waits for a core the relay and its clients keep busy, and writing here made create
+ *   pairing 7–17 % faster and 50 parallel wake-ups 18 % (docs/BENCHMARKS.md, "Journal frames written
+ *   on the JS thread"). While it is written nothing else runs, and requests arriving meanwhile wait
+ *   in the sockets to form the next batch. A disk that stalls freezes the relay for one write, one
+ *   that slows down for a few: then the average passes 1 ms and every frame goes off the thread (only
+ *   writes wait; reads, long-polls and /healthz go on, and writes arriving meanwhile gather in the
+ *   next batch) until the disk is fast again.
  * - A write that changes nothing still waits for the batches before it when anything is uncommitted
  *   (its answer may rest on them); when nothing is, it answers at once.
  * - The journal is preallocated with zeros (written, not sparse), so a frame overwrites allocated
@@ -114,6 +117,11 @@ export type JournalOptions = {
   compactMin?: number;
   /** Zeros the journal grows by (default 8 MB); tests set it low. */
   preallocate?: number;
+  /**
+   * Frames are written on the JS thread while recent writes average under this many ms (default 1),
+   * off it (libuv's pool) otherwise; 0 writes every frame off the thread (tests cover both paths).
+   */
+  inlineMaxMs?: number;
 };
 
 function frameOf(payload: string): Buffer {
@@ -220,6 +228,7 @@ const DURABLE = constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC;
 export function createJournalBackend(dataDir: string, options: JournalOptions = {}): Backend {
   const compactMin = options.compactMin ?? COMPACT_MIN;
   const extend = options.preallocate ?? EXTEND;
+  const inlineMaxMs = options.inlineMaxMs ?? INLINE_MAX_MS;
   mkdirSync(dataDir, { recursive: true });
   const release = lockDataDir(dataDir);
   const path = join(dataDir, FILE);
@@ -321,10 +330,10 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   }
 
   /**
-   * A lone write, nothing in flight: written here, on the main thread (the write returns in ≈ 0.1 ms
-   * on the benchmark's disk, less than a hand-off to libuv's pool and back costs) while recent writes
-   * have been fast. A slow or stalling disk raises the average over INLINE_MAX_MS and every write goes
-   * off the thread until it is fast again (measured there, hand-offs included).
+   * Appends one frame durably on this thread (the write returns in ≈ 0.1 ms on the benchmark's disk,
+   * less than a hand-off to libuv's pool and back costs) while recent writes have been fast. A slow or
+   * stalling disk raises the average over `inlineMaxMs` and every frame goes off the thread (`append`)
+   * until it is fast again (measured there, hand-offs included).
    */
   function appendHere(frame: Buffer): void {
     const zeros = growth(frame.length);
@@ -366,7 +375,6 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
   async function drain(): Promise<void> {
     // The writes of this event-loop turn (every request read in it) form the first batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    let idle = true; // nothing was in flight before this batch
     while (!failed) {
       const switchOver = compaction?.ready;
       if (switchOver && compaction) {
@@ -384,7 +392,7 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
       try {
         if (batch.writes.length) {
           const frame = frameOf(`[${batch.writes.join(",")}]`);
-          if (idle && batch.writes.length === 1 && recentMs < INLINE_MAX_MS) appendHere(frame);
+          if (recentMs < inlineMaxMs) appendHere(frame);
           else await append(frame);
           compaction?.carry.push(frame);
         }
@@ -392,7 +400,6 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
         fail(error, batch);
         break;
       }
-      idle = false;
       commit(batch);
       for (let i = 0; i < batch.resolves.length; i++)
         (batch.resolves[i] as (v: unknown) => void)(batch.results[i]);
@@ -548,9 +555,10 @@ export function createJournalBackend(dataDir: string, options: JournalOptions = 
 export type JournalStoreOptions = StoreOptions & JournalOptions & { dataDir: string };
 
 export function createJournalStore(options: JournalStoreOptions): Store {
-  const { dataDir, compactMin, preallocate, ...rest } = options;
+  const { dataDir, compactMin, preallocate, inlineMaxMs, ...rest } = options;
   const journal: JournalOptions = {};
   if (compactMin !== undefined) journal.compactMin = compactMin;
   if (preallocate !== undefined) journal.preallocate = preallocate;
+  if (inlineMaxMs !== undefined) journal.inlineMaxMs = inlineMaxMs;
   return createRecordStore(createJournalBackend(dataDir, journal), rest);
 }
