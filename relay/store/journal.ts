@@ -22,8 +22,8 @@
  *   (`inlineMaxMs`): on the benchmark's disk a lone write takes ≈ 0.09 ms there against ≈ 0.14 ms
  *   through libuv's pool, whose two thread hand-offs cost more than the write; under load the pool
  *   thread also waits for a core the relay and its clients keep busy, and writing here made create
- *   pairing 7–17 % faster and 50 parallel wake-ups 18 % (docs/BENCHMARKS.md, "Journal frames written
- *   on the JS thread"). While it is written nothing else runs, and requests arriving meanwhile wait
+ *   pairing 7–24 % faster and 50 parallel wake-ups 18–21 % (docs/BENCHMARKS.md, "Journal frames
+ *   written on the JS thread"). While it is written nothing else runs, and requests arriving meanwhile wait
  *   in the sockets to form the next batch. A disk that stalls freezes the relay for one write, one
  *   that slows down for a few: then the average passes 1 ms and every frame goes off the thread (only
  *   writes wait; reads, long-polls and /healthz go on, and writes arriving meanwhile gather in the
